@@ -1,0 +1,144 @@
+"""Probability models and the rANS coder, both taken from CompressAI.
+
+CompressAI keeps the coder (``compressai.ans``) apart from the probability models that feed it
+(``compressai.entropy_models``): a model is a list of quantised CDFs, and every symbol is coded
+with the CDF that its *index* picks. This module builds such lists of CDFs:
+
+* Gaussian CDFs, one per scale of CompressAI's usual scale table, from ``GaussianConditional``;
+* small categorical CDFs (binary mask contexts, block classes) from probabilities we send.
+
+``SymbolStream`` collects (symbol, CDF index) pairs and codes them in one rANS string;
+``SymbolReader`` decodes them back in the same order, batch by batch.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from compressai._CXX import pmf_to_quantized_cdf
+from compressai.ans import RansDecoder, RansEncoder
+from compressai.entropy_models import GaussianConditional
+from scipy.special import ndtr
+
+from sdcomp_lite.errors import CorruptBitstreamError
+
+PRECISION = 16  # CompressAI's rANS works with 16-bit CDFs
+SCALE_TABLE = tuple(float(s) for s in np.exp(np.linspace(math.log(0.11), math.log(256.0), 64)))
+ESCAPE_FLOOR = 2.0**-PRECISION
+# CompressAI's encoder sizes its output buffer by the symbol count, so a stream of very few
+# symbols overflows it; shorter streams are padded with this many symbols the decoder never reads.
+MIN_SYMBOLS = 16
+
+
+@dataclass(frozen=True)
+class CdfTable:
+    """CDFs in the layout CompressAI's rANS coder expects (one row per model)."""
+
+    cdfs: tuple[tuple[int, ...], ...]
+    lengths: tuple[int, ...]
+    offsets: tuple[int, ...]
+
+    def __add__(self, other: "CdfTable") -> "CdfTable":
+        return CdfTable(self.cdfs + other.cdfs, self.lengths + other.lengths, self.offsets + other.offsets)
+
+    def __len__(self) -> int:
+        return len(self.cdfs)
+
+
+@functools.lru_cache(maxsize=1)
+def gaussian_table() -> CdfTable:
+    """One zero-mean Gaussian CDF per entry of :data:`SCALE_TABLE` (CompressAI's table)."""
+    model = GaussianConditional(list(SCALE_TABLE))
+    model.update()
+    return CdfTable(
+        tuple(tuple(row) for row in model.quantized_cdf.tolist()),
+        tuple(model.cdf_length.tolist()),
+        tuple(model.offset.tolist()),
+    )
+
+
+def categorical_table(probabilities: np.ndarray) -> CdfTable:
+    """CDFs for categorical symbols: ``probabilities`` has shape (models, symbols), rows summing to 1.
+
+    An escape slot of tiny probability is appended, as CompressAI's coder requires.
+    """
+    rows = []
+    for row in np.asarray(probabilities, dtype=np.float64):
+        pmf = np.maximum(row, ESCAPE_FLOOR)
+        pmf = np.append(pmf / pmf.sum() * (1 - ESCAPE_FLOOR), ESCAPE_FLOOR)
+        rows.append(tuple(pmf_to_quantized_cdf(pmf.tolist(), PRECISION)))
+    return CdfTable(tuple(rows), tuple(len(r) for r in rows), tuple(0 for _ in rows))
+
+
+def gaussian_bits(values: np.ndarray, scales: np.ndarray) -> float:
+    """The model's estimate in bits: -log2 P(v) for integers ``values`` under N(0, scale)."""
+    values = np.abs(np.asarray(values, dtype=np.float64))
+    scales = np.maximum(np.asarray(scales, dtype=np.float64), SCALE_TABLE[0])
+    probability = ndtr((0.5 - values) / scales) - ndtr((-0.5 - values) / scales)
+    return float(-np.log2(np.maximum(probability, 1e-9)).sum())
+
+
+def best_scale_index(values: np.ndarray) -> int:
+    """Index into :data:`SCALE_TABLE` of the Gaussian that codes ``values`` in the fewest bits."""
+    unique, counts = np.unique(np.abs(values), return_counts=True)
+    scales = np.asarray(SCALE_TABLE)[:, None]
+    probability = ndtr((0.5 - unique) / scales) - ndtr((-0.5 - unique) / scales)
+    bits = -(np.log2(np.maximum(probability, 1e-9)) * counts).sum(axis=1)
+    return int(np.argmin(bits))
+
+
+@dataclass
+class SymbolStream:
+    """Collects symbols with the CDF index that codes each, then codes them all at once."""
+
+    table: CdfTable
+    symbols: list[np.ndarray] = field(default_factory=list)
+    indexes: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, symbols: np.ndarray, indexes: np.ndarray) -> None:
+        """Queue integer ``symbols`` to be coded with the CDF rows ``indexes`` (same shape)."""
+        self.symbols.append(np.asarray(symbols, dtype=np.int64).ravel())
+        self.indexes.append(np.broadcast_to(np.asarray(indexes, dtype=np.int64), np.shape(symbols)).ravel())
+
+    def finish(self) -> bytes:
+        """The rANS-coded bytes of every queued symbol, in order."""
+        if not self.symbols:
+            return b""
+        symbols = np.concatenate(self.symbols).astype(np.int32)
+        indexes = np.concatenate(self.indexes).astype(np.int32)
+        if symbols.size < MIN_SYMBOLS:
+            padding = MIN_SYMBOLS - symbols.size
+            symbols = np.concatenate([symbols, np.zeros(padding, np.int32)])
+            indexes = np.concatenate([indexes, np.full(padding, indexes[-1], np.int32)])
+        return RansEncoder().encode_with_indexes(
+            symbols.tolist(), indexes.tolist(), [list(c) for c in self.table.cdfs],
+            list(self.table.lengths), list(self.table.offsets),
+        )
+
+
+class SymbolReader:
+    """Reads back what a :class:`SymbolStream` wrote, in batches, in the same order."""
+
+    def __init__(self, data: bytes, table: CdfTable) -> None:
+        self._decoder = RansDecoder()
+        self._decoder.set_stream(data)
+        self._cdfs = [list(c) for c in table.cdfs]
+        self._lengths = list(table.lengths)
+        self._offsets = list(table.offsets)
+        self._size = len(table)
+
+    def read(self, indexes: np.ndarray) -> np.ndarray:
+        """Decode one symbol per entry of ``indexes``; returns int64 array of the same shape."""
+        indexes = np.asarray(indexes, dtype=np.int64)
+        if indexes.size == 0:
+            return np.zeros(indexes.shape, dtype=np.int64)
+        if indexes.min() < 0 or indexes.max() >= self._size:
+            raise CorruptBitstreamError("a layer asks for a probability model that does not exist.")
+        values = self._decoder.decode_stream(
+            indexes.ravel().astype(np.int32).tolist(), self._cdfs, self._lengths, self._offsets
+        )
+        return np.asarray(values, dtype=np.int64).reshape(indexes.shape)
+

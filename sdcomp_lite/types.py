@@ -1,0 +1,75 @@
+"""Small shared types: the objects that flow from grounding to ranking to coding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sdcomp_lite.errors import InvalidObjectError
+
+
+@dataclass(frozen=True, eq=False)
+class SceneObject:
+    """One object of an image.
+
+    Attributes:
+        object_id: a whole number that names the object in the bitstream (0 to 2**32 - 1).
+        label: the object's class or a short description, e.g. ``"cat"``.
+        box: ``(x0, y0, x1, y1)`` in pixels, x1 and y1 exclusive.
+        mask: boolean array of shape ``(H, W)``, the image's size; True on the object.
+        importance: a score in [0, 1]; higher is more important. Ranking sets it.
+        score: confidence of the backend that found it (1.0 for annotations).
+        source: name of the backend that produced the object, e.g. ``"annotations"``.
+    """
+
+    object_id: int
+    label: str
+    box: tuple[float, float, float, float]
+    mask: np.ndarray = field(repr=False)
+    importance: float = 1.0
+    score: float = 1.0
+    source: str = "unknown"
+
+    @property
+    def area(self) -> int:
+        """Number of mask pixels."""
+        return int(np.count_nonzero(self.mask))
+
+    def with_importance(self, importance: float) -> "SceneObject":
+        """A copy of this object with another importance."""
+        return SceneObject(
+            self.object_id, self.label, self.box, self.mask, float(importance), self.score, self.source
+        )
+
+
+def box_from_mask(mask: np.ndarray) -> tuple[float, float, float, float]:
+    """Tight ``(x0, y0, x1, y1)`` box around the True pixels (x1, y1 exclusive); zeros if empty."""
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return (0.0, 0.0, 0.0, 0.0)
+    return (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+
+
+def validate_objects(objects: list[SceneObject], height: int, width: int) -> None:
+    """Raise :class:`InvalidObjectError` unless every object fits an image of ``height x width``."""
+    seen: set[int] = set()
+    for position, obj in enumerate(objects):
+        where = f"object {position} ({obj.label!r}, id {obj.object_id})"
+        mask = np.asarray(obj.mask)
+        if mask.shape != (height, width):
+            raise InvalidObjectError(
+                f"{where}: mask has shape {mask.shape}, but the image is {height}x{width}; "
+                "masks must have the image's (height, width)."
+            )
+        if mask.dtype != bool:
+            raise InvalidObjectError(f"{where}: mask must be a boolean array, got dtype {mask.dtype}.")
+        if not 0 <= int(obj.object_id) < 2**32:
+            raise InvalidObjectError(f"{where}: object_id must lie in [0, 2**32).")
+        if obj.object_id in seen:
+            raise InvalidObjectError(f"{where}: object_id {obj.object_id} is used twice.")
+        seen.add(obj.object_id)
+        if not np.isfinite(obj.importance):
+            raise InvalidObjectError(f"{where}: importance must be a finite number.")
+        if len(obj.label.encode("utf-8")) > 255:
+            raise InvalidObjectError(f"{where}: label is longer than 255 UTF-8 bytes.")
