@@ -50,7 +50,7 @@ AC_ROUNDING = 0.36  # dead-zone rounding of AC levels (encoder-only choice)
 
 def base_step(quality: int) -> float:
     """Quantisation step of the luma DC coefficient for a quality in 1..100."""
-    return float(64.0 * 2.0 ** (-quality / 16.6))
+    return float(128.0 * 2.0 ** (-quality / 14.0))
 
 
 def step_matrix(quality: int, channels: int) -> np.ndarray:

@@ -1,0 +1,61 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from sdcomp_lite.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+COFFEE = ROOT / "data" / "images" / "coffee.png"
+ANNOTATIONS = ROOT / "data" / "annotations.json"
+
+
+def test_encode_inspect_decode(tmp_path, capsys):
+    out = tmp_path / "coffee.sdc"
+    assert main(["encode", str(COFFEE), "--objects", str(ANNOTATIONS), "-o", str(out), "--quality", "30"]) == 0
+    assert main(["inspect", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "cup" in table and "spoon" in table and "background" in table
+    assert main(["decode", str(out), "-o", str(tmp_path / "two.png"), "--layers", "2",
+                 "--coverage", str(tmp_path / "cov.png")]) == 0
+    coverage = np.asarray(Image.open(tmp_path / "cov.png"))
+    assert 0.05 < (coverage > 0).mean() < 0.5
+    assert Image.open(tmp_path / "two.png").size == (600, 400)
+
+
+def test_byte_budget(tmp_path):
+    out = tmp_path / "small.sdc"
+    assert main(["encode", str(COFFEE), "--objects", str(ANNOTATIONS), "-o", str(out), "--bytes", "6000"]) == 0
+    assert out.stat().st_size <= 6000
+
+
+def test_errors_are_one_clear_line(tmp_path, capsys):
+    bogus = tmp_path / "bogus.sdc"
+    bogus.write_bytes(b"hello world")
+    assert main(["decode", str(bogus), "-o", str(tmp_path / "x.png")]) == 2
+    assert "not an sdcomp-lite bitstream" in capsys.readouterr().err
+    assert main(["inspect", str(tmp_path / "absent.sdc")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_truncated_file_is_reported(tmp_path, capsys):
+    out = tmp_path / "coffee.sdc"
+    main(["encode", str(COFFEE), "--objects", str(ANNOTATIONS), "-o", str(out), "--quality", "20"])
+    data = out.read_bytes()
+    out.write_bytes(data[: len(data) - 100])
+    assert main(["decode", str(out), "-o", str(tmp_path / "t.png")]) == 0
+    assert "truncated" in capsys.readouterr().err
+
+
+def test_console_script_help_runs():
+    result = subprocess.run([sys.executable, "-m", "sdcomp_lite.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "encode" in result.stdout and "examples" in result.stdout
+
+
+def test_demo_writes_pictures(tmp_path, capsys):
+    assert main(["demo", "--sample", "chelsea", "--quality", "30", "--output-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "chelsea_progressive.png").is_file()
+    assert (tmp_path / "chelsea_layers_1.png").is_file()
+    assert "background" in capsys.readouterr().out

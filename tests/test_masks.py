@@ -1,0 +1,28 @@
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sdcomp_lite.coding.masks import decode_mask, encode_mask
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(bool, st.tuples(st.integers(1, 24), st.integers(1, 24))))
+def test_any_mask_round_trips_exactly(mask):
+    payload, _ = encode_mask(mask)
+    assert np.array_equal(decode_mask(payload, *mask.shape), mask)
+
+
+def test_smooth_shape_costs_far_less_than_a_raw_bitmap():
+    ys, xs = np.mgrid[:256, :384]
+    ellipse = ((ys - 128) / 100.0) ** 2 + ((xs - 190) / 150.0) ** 2 < 1
+    payload, estimate = encode_mask(ellipse)
+    raw_bytes = ellipse.size / 8
+    assert len(payload) < raw_bytes / 20
+    assert abs(8 * len(payload) - estimate) / estimate < 0.05
+
+
+def test_empty_mask_is_a_few_bytes():
+    payload, _ = encode_mask(np.zeros((30, 40), bool))
+    assert len(payload) == 8
+    assert not decode_mask(payload, 30, 40).any()
