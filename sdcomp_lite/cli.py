@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from sdcomp_lite.coding import decode, encode, encode_to_budget, inspect, read_header
+from sdcomp_lite.coding.report import format_layer_table
 from sdcomp_lite.data import objects_from_coco_file
 from sdcomp_lite.errors import DataFileError, SdcompError
 from sdcomp_lite.images import load_image, to_uint8_array
@@ -121,12 +122,7 @@ def _inspect(args) -> int:
     header = read_header(data)
     print(f"{args.bitstream}: {header.width}x{header.height}, {header.channels} channel(s), "
           f"transform {header.transform}, {len(data)} bytes")
-    print(f"{'layer':>5}  {'kind':<11}{'id':>6}  {'label':<22}{'rank':>5}{'importance':>11}{'quality':>8}"
-          f"{'offset':>9}{'bytes':>8}  crc32     ")
-    for layer in inspect(data):
-        state = "" if layer.complete else "  (missing: file truncated)"
-        print(f"{layer.index:>5}  {layer.kind:<11}{layer.object_id:>6}  {layer.label[:21]:<22}{layer.rank:>5}"
-              f"{layer.importance:>11.3f}{layer.quality:>8}{layer.offset:>9}{layer.length:>8}  {layer.crc32:08x}{state}")
+    print(format_layer_table(inspect(data)))
     return 0
 
 

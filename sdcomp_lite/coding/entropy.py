@@ -17,11 +17,16 @@ import functools
 import math
 from dataclasses import dataclass, field
 
+import warnings
+
 import numpy as np
-from compressai._CXX import pmf_to_quantized_cdf
-from compressai.ans import RansDecoder, RansEncoder
-from compressai.entropy_models import GaussianConditional
 from scipy.special import ndtr
+
+with warnings.catch_warnings():  # CompressAI 1.2.8 calls torch.jit.script, which torch 2.14 deprecates
+    warnings.simplefilter("ignore", FutureWarning)
+    from compressai._CXX import pmf_to_quantized_cdf
+    from compressai.ans import RansDecoder, RansEncoder
+    from compressai.entropy_models import GaussianConditional
 
 from sdcomp_lite.errors import CorruptBitstreamError
 
