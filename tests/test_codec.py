@@ -69,7 +69,7 @@ def test_model_estimate_is_close_to_actual_size():
     encoded = encode(image, objects, quality=50)
     estimate_bytes = sum(encoded.estimated_bits) / 8
     payload = sum(layer.length for layer in encoded.layers)
-    assert abs(payload - estimate_bytes) / payload < 0.05
+    assert 0 <= payload - estimate_bytes < 0.02 * payload
 
 
 def test_background_quality_is_separate(scene):
@@ -113,7 +113,7 @@ def test_tiny_images(shape):
     mask[0, 0] = True
     decoded = decode(encode(image, [SceneObject(1, "pixel", (0, 0, 1, 1), mask)], quality=100).data)
     assert decoded.image.shape == image.shape
-    assert np.abs(decoded.image.astype(int) - image).max() <= 3
+    assert psnr(image, decoded.image) > 40
 
 
 def test_pil_input_and_palette_image(scene):

@@ -78,14 +78,6 @@ def categorical_table(probabilities: np.ndarray) -> CdfTable:
     return CdfTable(tuple(rows), tuple(len(r) for r in rows), tuple(0 for _ in rows))
 
 
-def gaussian_bits(values: np.ndarray, scales: np.ndarray) -> float:
-    """The model's estimate in bits: -log2 P(v) for integers ``values`` under N(0, scale)."""
-    values = np.abs(np.asarray(values, dtype=np.float64))
-    scales = np.maximum(np.asarray(scales, dtype=np.float64), SCALE_TABLE[0])
-    probability = ndtr((0.5 - values) / scales) - ndtr((-0.5 - values) / scales)
-    return float(-np.log2(np.maximum(probability, 1e-9)).sum())
-
-
 def best_scale_index(values: np.ndarray) -> int:
     """Index into :data:`SCALE_TABLE` of the Gaussian that codes ``values`` in the fewest bits."""
     unique, counts = np.unique(np.abs(values), return_counts=True)
@@ -108,6 +100,24 @@ class SymbolStream:
         self.symbols.append(np.asarray(symbols, dtype=np.int64).ravel())
         self.indexes.append(np.broadcast_to(np.asarray(indexes, dtype=np.int64), np.shape(symbols)).ravel())
 
+    def ideal_bits(self) -> float:
+        """The model's estimate: the sum of -log2 P(symbol) under the quantised CDFs, plus the raw
+        bits of escaped values (CompressAI codes values outside a CDF's range as 4-bit chunks)."""
+        if not self.symbols:
+            return 0.0
+        symbols, indexes = np.concatenate(self.symbols), np.concatenate(self.indexes)
+        lengths = np.asarray(self.table.lengths)[indexes]
+        values = symbols - np.asarray(self.table.offsets)[indexes]
+        escape_value = lengths - 2
+        escaped = (values < 0) | (values >= escape_value)
+        coded = np.where(escaped, escape_value, values)
+        cdf = _padded(self.table)
+        probability = (cdf[indexes, coded + 1] - cdf[indexes, coded]) / float(1 << PRECISION)
+        raw = np.where(values < 0, -2 * values - 1, 2 * (values - escape_value))[escaped]
+        chunks = np.ceil(np.log2(raw + 1.0) / 4).astype(np.int64)
+        bypass_bits = 4 * (chunks // 15 + 1 + chunks)
+        return float(-np.log2(probability).sum() + bypass_bits.sum())
+
     def finish(self) -> bytes:
         """The rANS-coded bytes of every queued symbol, in order."""
         if not self.symbols:
@@ -122,6 +132,14 @@ class SymbolStream:
             symbols.tolist(), indexes.tolist(), [list(c) for c in self.table.cdfs],
             list(self.table.lengths), list(self.table.offsets),
         )
+
+
+def _padded(table: CdfTable) -> np.ndarray:
+    width = max(table.lengths)
+    cdf = np.zeros((len(table), width), dtype=np.int64)
+    for row, values in enumerate(table.cdfs):
+        cdf[row, : len(values)] = values
+    return cdf
 
 
 class SymbolReader:

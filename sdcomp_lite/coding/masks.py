@@ -53,7 +53,7 @@ def _context_bytes(crop: np.ndarray, contexts: np.ndarray) -> np.ndarray:
 
 def _table_from_bytes(context_bytes: np.ndarray):
     p_one = 1.0 / (1.0 + np.exp(-(context_bytes.astype(np.float64) - 128) / _LOGIT_STEP))
-    return categorical_table(np.stack([1 - p_one, p_one], axis=1)), p_one
+    return categorical_table(np.stack([1 - p_one, p_one], axis=1))
 
 
 def encode_mask(mask: np.ndarray) -> tuple[bytes, float]:
@@ -65,11 +65,10 @@ def encode_mask(mask: np.ndarray) -> tuple[bytes, float]:
     crop = mask[y0:y1, x0:x1]
     contexts = _all_contexts(crop)
     context_bytes = _context_bytes(crop, contexts)
-    table, p_one = _table_from_bytes(context_bytes)
+    table = _table_from_bytes(context_bytes)
     stream = SymbolStream(table)
     stream.add(crop.astype(np.int64), contexts)
-    p = np.where(crop, p_one[contexts], 1 - p_one[contexts])
-    estimate = float(-np.log2(p).sum()) + 8 * (CONTEXTS + _BOX.size)
+    estimate = stream.ideal_bits() + 8 * (CONTEXTS + _BOX.size)
     return _BOX.pack(x0, y0, x1, y1) + context_bytes.tobytes() + stream.finish(), estimate
 
 
@@ -84,7 +83,7 @@ def decode_mask(payload: bytes, height: int, width: int) -> np.ndarray:
     if not (x0 < x1 <= width and y0 < y1 <= height) or len(payload) < _BOX.size + CONTEXTS:
         raise CorruptBitstreamError(f"mask box ({x0}, {y0}, {x1}, {y1}) does not fit a {width}x{height} image.")
     context_bytes = np.frombuffer(payload, dtype=np.uint8, count=CONTEXTS, offset=_BOX.size)
-    table, _ = _table_from_bytes(context_bytes)
+    table = _table_from_bytes(context_bytes)
     reader = SymbolReader(payload[_BOX.size + CONTEXTS :], table)
     crop = np.zeros((y1 - y0 + 2, x1 - x0), dtype=bool)  # two zero rows above the box
     for row in range(2, crop.shape[0]):

@@ -1,0 +1,1 @@
+"""Task evaluation: reference codecs, rate points and (later) task metrics against rate."""

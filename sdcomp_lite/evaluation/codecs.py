@@ -1,0 +1,77 @@
+"""Ordinary image codecs to compare against, each over a quality sweep.
+
+JPEG and WebP come from Pillow; AVIF, JPEG 2000 and JPEG XL from imagecodecs. Every codec takes
+a uint8 image (H, W, 3) and a quality, and returns the real file bytes, so rates are honest.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from sdcomp_lite.errors import BackendUnavailableError, UnknownBackendError
+
+
+@dataclass(frozen=True)
+class ReferenceCodec:
+    """A named codec with its quality sweep (higher quality value = larger file)."""
+
+    name: str
+    encode: Callable[[np.ndarray, int], bytes]
+    decode: Callable[[bytes], np.ndarray]
+    qualities: tuple[int, ...]
+    package: str
+
+    def round_trip(self, image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
+        """Encode then decode; returns the file bytes and the decoded uint8 (H, W, 3) image."""
+        data = self.encode(image, quality)
+        return data, self.decode(data)[:, :, :3]
+
+
+def _pillow(format_name: str, **options) -> tuple[Callable, Callable]:
+    def encode(image: np.ndarray, quality: int) -> bytes:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format_name, quality=int(quality), **options)
+        return buffer.getvalue()
+
+    def decode(data: bytes) -> np.ndarray:
+        with Image.open(io.BytesIO(data)) as picture:
+            return np.asarray(picture.convert("RGB"))
+
+    return encode, decode
+
+
+def _imagecodecs(codec: str) -> tuple[Callable, Callable]:
+    import imagecodecs
+
+    if not getattr(imagecodecs, codec.upper()).available:
+        raise BackendUnavailableError(f"imagecodecs was built without {codec}; reinstall imagecodecs from PyPI.")
+    encode_function = getattr(imagecodecs, f"{codec}_encode")
+    decode_function = getattr(imagecodecs, f"{codec}_decode")
+
+    def encode(image: np.ndarray, quality: int) -> bytes:
+        return bytes(encode_function(image, level=int(quality)))
+
+    def decode(data: bytes) -> np.ndarray:
+        return np.asarray(decode_function(data))
+
+    return encode, decode
+
+
+def get_reference_codec(name: str) -> ReferenceCodec:
+    """One of ``jpeg``, ``webp``, ``avif``, ``jpeg2000``, ``jpegxl``."""
+    if name == "jpeg":
+        return ReferenceCodec("jpeg", *_pillow("JPEG", optimize=True), (5, 10, 20, 30, 45, 60, 75, 90), "Pillow")
+    if name == "webp":
+        return ReferenceCodec("webp", *_pillow("WEBP", method=6), (5, 10, 20, 30, 45, 60, 75, 90), "Pillow")
+    if name == "avif":
+        return ReferenceCodec("avif", *_imagecodecs("avif"), (10, 25, 40, 55, 70, 85), "imagecodecs")
+    if name == "jpeg2000":  # imagecodecs' level is a PSNR target in dB for JPEG 2000
+        return ReferenceCodec("jpeg2000", *_imagecodecs("jpeg2k"), (24, 27, 30, 33, 36, 40), "imagecodecs")
+    if name == "jpegxl":
+        return ReferenceCodec("jpegxl", *_imagecodecs("jpegxl"), (10, 25, 40, 55, 70, 85), "imagecodecs")
+    raise UnknownBackendError(f"unknown reference codec {name!r}; choose jpeg, webp, avif, jpeg2000 or jpegxl")
