@@ -88,6 +88,38 @@ def objects_from_coco_file(path: str | Path, image_name: str, height: int, width
     return [_object(a, names, height, width) for a in coco.get("annotations", []) if a["image_id"] == image_id]
 
 
+def load_coco7(folder: str | Path) -> list[Sample]:
+    """The seven COCO val2017 photographs of the shared test data (``shared/data/coco7``).
+
+    Only "thing" objects (COCO ids 1-90) are returned; each instance mask is approximated by
+    its class's pixels of the COCO-Stuff label map inside its box (the map is semantic, not
+    per instance).
+    """
+    folder = Path(folder)
+    index = folder / "annotations.jsonl"
+    if not index.is_file():
+        raise DataFileError(f"not found: {index}")
+    samples = []
+    for line in index.read_text().splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        stem = Path(record["img_fn"]).stem
+        image = to_uint8_array(load_image(folder / f"{stem}.jpg"))
+        label_map = np.asarray(load_image(folder / f"{stem}.png"))
+        objects = []
+        for number, item in enumerate(record["bboxes"], start=1):
+            if not 1 <= item["category_id"] <= 90:
+                continue
+            x, y, w, h = item["bbox"]
+            inside = np.zeros(label_map.shape, dtype=bool)
+            inside[int(y) : int(np.ceil(y + h)), int(x) : int(np.ceil(x + w))] = True
+            mask = inside & (label_map == item["category_id"] - 1)
+            objects.append(SceneObject(number, item["category"], (x, y, x + w, y + h), mask, 1.0, 1.0, "coco7"))
+        samples.append(Sample(f"coco-{record['img_id']}", image, tuple(objects), "COCO val2017", "see COCO"))
+    return samples
+
+
 def _object(ann: dict, names: dict[int, str], height: int, width: int) -> SceneObject:
     segmentation = ann.get("segmentation")
     x, y, w, h = ann["bbox"]

@@ -1,0 +1,137 @@
+"""The packaged MediaPipe models (inside the ``mediapipe==0.10.14`` wheel): people and faces.
+
+- person: the selfie-segmentation model (landscape variant) gives a foreground-probability map;
+  each connected region above 0.5 (and at least 0.5% of the image) is a candidate. That model
+  calls any foreground a person (a cat, a cup), so a candidate is kept only if the pose model
+  finds a body in it or the face detector a face.
+- face: the face detector (short- and full-range models, results merged by box overlap); each
+  face's mask is the ellipse inscribed in its box (a face is close to an ellipse; GrabCut inside
+  a tight face box has too little background to learn from).
+
+These are the only classes it can find. Both models are small and run on a CPU in tens of ms.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import cv2
+import numpy as np
+
+from sdcomp_lite.errors import BackendUnavailableError
+from sdcomp_lite.grounding.base import (
+    GroundedObject,
+    matches_prompt,
+    object_from_mask,
+    parse_prompt,
+    rgb_array,
+    sort_objects,
+)
+
+MIN_PERSON_FRACTION = 0.005
+MIN_SIDE = 16  # smaller images hold no detectable person or face
+CLASSES = ("person", "face")
+
+
+def _solutions():
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import mediapipe as mp
+
+        return mp.solutions
+    except (ImportError, AttributeError) as error:
+        raise BackendUnavailableError(
+            "the 'mediapipe' backend needs mediapipe 0.10.14 (newer wheels ship no models): "
+            "pip install mediapipe==0.10.14 'jax==0.4.30' 'jaxlib==0.4.30'"
+        ) from error
+
+
+def _box_iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+class MediaPipeGrounder:
+    """People (selfie segmentation) and faces (face detection) from MediaPipe's packaged models."""
+
+    name = "mediapipe"
+
+    def __init__(self, person_threshold: float = 0.5, face_threshold: float = 0.5) -> None:
+        self.person_threshold = person_threshold
+        self.face_threshold = face_threshold
+        self._mp = _solutions()
+
+    def ground(self, image, prompt: str | None = None) -> list[GroundedObject]:
+        pixels = rgb_array(image)
+        if min(pixels.shape[:2]) < MIN_SIDE:
+            return []
+        wanted = parse_prompt(prompt)
+        found: list[GroundedObject] = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # protobuf deprecation notices from inside mediapipe
+            faces = self.faces(pixels)
+            if matches_prompt("person", wanted):
+                found += self.people(pixels, faces)
+            if matches_prompt("face", wanted):
+                found += faces
+        return sort_objects(found)
+
+    def people(self, pixels: np.ndarray, faces: list[GroundedObject]) -> list[GroundedObject]:
+        """People: selfie-segmentation regions confirmed by a body (pose) or a face inside them."""
+        with self._mp.selfie_segmentation.SelfieSegmentation(model_selection=1) as model:
+            probability = model.process(pixels).segmentation_mask
+        if probability is None:
+            return []
+        evidence = self._body_mask(pixels)
+        for face in faces:
+            evidence |= face.mask
+        binary = (probability > self.person_threshold).astype(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        people = []
+        for component in range(1, count):
+            if stats[component, cv2.CC_STAT_AREA] < MIN_PERSON_FRACTION * binary.size:
+                continue
+            mask = labels == component
+            if not (mask & evidence).any():
+                continue
+            people.append(object_from_mask("person", mask, float(probability[mask].mean()), self.name))
+        return people
+
+    def _body_mask(self, pixels: np.ndarray) -> np.ndarray:
+        """Where the pose model sees a body (empty if it finds none)."""
+        with self._mp.pose.Pose(static_image_mode=True, enable_segmentation=True) as model:
+            result = model.process(pixels)
+        if result.pose_landmarks is None or result.segmentation_mask is None:
+            return np.zeros(pixels.shape[:2], bool)
+        return result.segmentation_mask > 0.5
+
+    def faces(self, pixels: np.ndarray) -> list[GroundedObject]:
+        height, width = pixels.shape[:2]
+        boxes: list[tuple[tuple[float, float, float, float], float]] = []
+        for model_selection in (0, 1):
+            with self._mp.face_detection.FaceDetection(
+                model_selection=model_selection, min_detection_confidence=self.face_threshold
+            ) as model:
+                result = model.process(pixels)
+            for detection in result.detections or []:
+                rel = detection.location_data.relative_bounding_box
+                box = (
+                    max(0.0, rel.xmin * width), max(0.0, rel.ymin * height),
+                    min(float(width), (rel.xmin + rel.width) * width), min(float(height), (rel.ymin + rel.height) * height),
+                )
+                score = float(detection.score[0])
+                if all(_box_iou(box, kept) < 0.5 for kept, _ in boxes):
+                    boxes.append((box, score))
+        return [GroundedObject("face", box, ellipse_mask(box, height, width), score, self.name) for box, score in boxes]
+
+
+def ellipse_mask(box: tuple[float, float, float, float], height: int, width: int) -> np.ndarray:
+    """The filled ellipse inscribed in a box."""
+    x0, y0, x1, y1 = box
+    ys, xs = np.mgrid[:height, :width]
+    cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, max((x1 - x0) / 2, 0.5), max((y1 - y0) / 2, 0.5)
+    return ((xs + 0.5 - cx) / rx) ** 2 + ((ys + 0.5 - cy) / ry) ** 2 <= 1

@@ -1,0 +1,94 @@
+"""Open-vocabulary detection with transformers: OWLv2 and Grounding DINO (``AutoModelForZeroShotObjectDetection``).
+
+Give it a local folder (``save_pretrained`` output, or a hub snapshot) or a hub id (downloaded
+when online), and a prompt naming the classes: ``"person, helmet, flag"``. Boxes come from the
+model; masks are the filled boxes unless a refiner (GrabCut, SAM) turns them into shapes.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sdcomp_lite.errors import BackendUnavailableError, SdcompError
+from sdcomp_lite.grounding.base import GroundedObject, box_mask, parse_prompt, rgb_array, sort_objects
+
+DEFAULT_MODELS = {
+    "owlv2": "google/owlv2-base-patch16-ensemble",
+    "grounding-dino": "IDEA-Research/grounding-dino-tiny",
+}
+
+
+def resolve_model(model: str) -> str:
+    """A local folder if it exists; a hub id otherwise; a clear error for a missing folder."""
+    local = Path(model).expanduser()
+    if local.exists():
+        return str(local)
+    if model.startswith((".", "/", "~")) or model.count("/") > 1:
+        raise BackendUnavailableError(f"model folder not found: {local}")
+    return model
+
+
+def load_pretrained(model: str, loader_name: str):
+    """Load a processor and a model (``transformers.<loader_name>``) from a folder or hub id.
+
+    Offline, a hub id fails with :class:`BackendUnavailableError` saying how to get the files.
+    """
+    import transformers
+
+    source = resolve_model(model)
+    try:
+        processor = transformers.AutoProcessor.from_pretrained(source)
+        network = getattr(transformers, loader_name).from_pretrained(source)
+    except (OSError, ValueError) as error:
+        raise BackendUnavailableError(
+            f"could not load {model!r} ({type(error).__name__}: {str(error)[:300]}). Offline, download it once "
+            f"where you are online (e.g. `hf download {model} --local-dir models/{model.rstrip('/').split('/')[-1]}`) "
+            "and pass that folder."
+        ) from error
+    network.eval()
+    return processor, network
+
+
+class ZeroShotDetector:
+    """A text-prompted detector; ``name`` is ``"owlv2"`` or ``"grounding-dino"`` (or your own)."""
+
+    def __init__(self, model: str, name: str = "zero-shot", threshold: float = 0.3, text_threshold: float = 0.25) -> None:
+        self.name = name
+        self.threshold = threshold
+        self.text_threshold = text_threshold
+        self.processor, self.model = load_pretrained(model, "AutoModelForZeroShotObjectDetection")
+
+    def ground(self, image, prompt: str | None = None) -> list[GroundedObject]:
+        labels = parse_prompt(prompt)
+        if not labels:
+            raise SdcompError(f"the {self.name!r} backend needs a prompt naming what to find, e.g. 'person, dog'.")
+        pixels = rgb_array(image)
+        height, width = pixels.shape[:2]
+        inputs = self.processor(images=np.array(pixels), text=[labels], return_tensors="pt")  # a writable copy
+        with torch.no_grad():
+            outputs = self.model(**inputs)
+        results = self._post_process(outputs, inputs, labels, height, width)
+        found = []
+        for box, score, label in zip(results["boxes"].tolist(), results["scores"].tolist(), _text_labels(results, labels)):
+            x0, y0, x1, y1 = (float(np.clip(v, 0, limit)) for v, limit in zip(box, (width, height, width, height)))
+            if x1 - x0 < 1 or y1 - y0 < 1:
+                continue
+            found.append(GroundedObject(label, (x0, y0, x1, y1), box_mask((x0, y0, x1, y1), height, width), float(score), self.name))
+        return sort_objects(found)
+
+    def _post_process(self, outputs, inputs, labels, height, width) -> dict:
+        post = self.processor.post_process_grounded_object_detection
+        options = {"threshold": self.threshold, "target_sizes": [(height, width)], "text_labels": [labels]}
+        if "input_ids" in inspect.signature(post).parameters:
+            options.update(input_ids=inputs["input_ids"], text_threshold=self.text_threshold)
+        return post(outputs, **options)[0]
+
+
+def _text_labels(results: dict, labels: list[str]) -> list[str]:
+    if "text_labels" in results and results["text_labels"] is not None:
+        return [str(label) for label in results["text_labels"]]
+    return [labels[int(i)] if 0 <= int(i) < len(labels) else str(int(i)) for i in results["labels"]]
