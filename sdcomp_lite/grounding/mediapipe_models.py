@@ -13,6 +13,9 @@ These are the only classes it can find. Both models are small and run on a CPU i
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import warnings
 
 import cv2
@@ -47,6 +50,24 @@ def _solutions():
         ) from error
 
 
+@contextlib.contextmanager
+def quiet_native_logs():
+    """Silence MediaPipe's C++ log lines (TFLite, absl), which bypass Python and clutter notebooks.
+
+    Python warnings and exceptions are unaffected; only the process's stderr file descriptor is
+    pointed at /dev/null while a model runs.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _box_iou(a, b) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -71,7 +92,7 @@ class MediaPipeGrounder:
             return []
         wanted = parse_prompt(prompt)
         found: list[GroundedObject] = []
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet_native_logs():
             warnings.simplefilter("ignore")  # protobuf deprecation notices from inside mediapipe
             faces = self.faces(pixels)
             if matches_prompt("person", wanted):
