@@ -83,3 +83,9 @@ def _check_array(array: np.ndarray) -> np.ndarray:
             f"and {MAX_PIXELS} pixels in all. Tile or downscale it first."
         )
     return array
+
+
+def to_rgb_array(image) -> np.ndarray:
+    """Like :func:`to_uint8_array`, but grey is repeated into three channels: uint8 (H, W, 3)."""
+    pixels = to_uint8_array(image)
+    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels

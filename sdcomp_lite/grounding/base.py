@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from sdcomp_lite.images import to_uint8_array
+from sdcomp_lite.images import to_rgb_array as rgb_array  # noqa: F401  (re-exported for the backends)
 from sdcomp_lite.types import SceneObject, box_from_mask
 
 
@@ -46,12 +46,6 @@ class Grounder(Protocol):
         fixed vocabulary use it as a filter.
         """
         ...
-
-
-def rgb_array(image) -> np.ndarray:
-    """The image as uint8 (H, W, 3); grey is repeated into three channels."""
-    pixels = to_uint8_array(image)
-    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
 
 
 def sort_objects(objects: list[GroundedObject]) -> list[GroundedObject]:

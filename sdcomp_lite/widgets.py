@@ -1,0 +1,69 @@
+"""ipywidgets for the notebooks. Each widget has a plain function beside it that gives the same
+content without widgets (for nbval and for readers without a live kernel)."""
+
+from __future__ import annotations
+
+import html
+import io
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+
+from sdcomp_lite.coding import EncodedImage, decode
+from sdcomp_lite.ranking.base import Ranker, Ranking
+from sdcomp_lite.types import SceneObject
+
+
+def format_ranking(ranking: Ranking, objects: list[SceneObject]) -> str:
+    """The ranking as text: position, label, id, importance and reason."""
+    by_id = {o.object_id: o for o in objects}
+    lines = [f"task: {ranking.task!r}   backend: {ranking.backend}"]
+    for position, object_id in enumerate(ranking.order, start=1):
+        reason = ranking.reasons.get(object_id, "")
+        lines.append(f"{position:>3}. {by_id[object_id].label:<22} id {object_id:<4} importance {ranking.scores[object_id]:.3f}  {reason}")
+    for repair in ranking.repairs:
+        lines.append(f"   repair: {repair}")
+    return "\n".join(lines)
+
+
+def ranking_explorer(ranker: Ranker, image, objects: list[SceneObject], task: str = "general") -> widgets.VBox:
+    """A text box for the task; pressing Enter re-ranks and prints the new order."""
+    box = widgets.Text(value=task, description="task:", layout=widgets.Layout(width="90%"), continuous_update=False)
+    text = widgets.HTML()
+
+    def update(*_):
+        text.value = f"<pre>{html.escape(format_ranking(ranker.rank(image, objects, box.value), objects))}</pre>"
+
+    box.observe(update, names="value")
+    update()
+    return widgets.VBox([box, text])
+
+
+def show_prefix(encoded: EncodedImage, layers: int, ax=None):
+    """Decode the first ``layers`` layers and draw them, titled with the rate; returns the axes."""
+    ax = ax or plt.subplots(figsize=(5, 5))[1]
+    decoded = decode(encoded.data, layers=layers)
+    ax.imshow(decoded.image, cmap="gray" if decoded.image.ndim == 2 else None)
+    label = encoded.layers[layers - 1].label if layers else "nothing"
+    ax.set_title(f"{layers} layer(s), last: {label}\n{encoded.prefix_bytes(layers)} bytes, "
+                 f"{decoded.coverage.mean():.0%} of pixels")
+    ax.axis("off")
+    return ax
+
+
+def layer_slider(encoded: EncodedImage) -> widgets.VBox:
+    """A slider over the number of decoded layers, redrawing the picture as it moves."""
+    slider = widgets.IntSlider(value=1, min=0, max=len(encoded.layers), description="layers:", continuous_update=False)
+    picture = widgets.Image(format="png")
+
+    def update(*_):
+        figure, ax = plt.subplots(figsize=(5, 5))
+        show_prefix(encoded, slider.value, ax)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+        plt.close(figure)
+        picture.value = buffer.getvalue()
+
+    slider.observe(update, names="value")
+    update()
+    return widgets.VBox([slider, picture])
