@@ -55,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     ins = commands.add_parser("inspect", help="print the layer table of an .sdc file")
     ins.add_argument("bitstream", type=Path)
 
+    ev = commands.add_parser("eval", help="run a rate sweep (tasks x codecs x qualities) and write tables and plots")
+    ev.add_argument("config", type=Path, nargs="?",
+                    help="sweep configuration (JSON; every key optional, see benchmarks/sweep_default.json); "
+                    "omit it for the default sweep")
+    ev.add_argument("-o", "--output", type=Path, default=Path("outputs/sweep"),
+                    help="folder for results.csv, run.json, report.md and plots; an interrupted sweep resumes here")
+    ev.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
+
     demo = commands.add_parser("demo", help="encode a sample image and decode it progressively into outputs/")
     demo.add_argument("--sample", default="astronaut", help="astronaut, chelsea, coffee or rocket")
     demo.add_argument("--quality", type=int, default=50)
@@ -66,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 for a reported error)."""
     args = build_parser().parse_args(argv)
     try:
-        return {"encode": _encode, "decode": _decode, "inspect": _inspect, "demo": _demo}[args.command](args)
+        commands = {"encode": _encode, "decode": _decode, "inspect": _inspect, "demo": _demo, "eval": _eval}
+        return commands[args.command](args)
     except SdcompError as error:
         print(f"sdcomp-lite {args.command}: error: {error}", file=sys.stderr)
         return 2
@@ -123,6 +132,21 @@ def _inspect(args) -> int:
     print(f"{args.bitstream}: {header.width}x{header.height}, {header.channels} channel(s), "
           f"transform {header.transform}, {len(data)} bytes")
     print(format_layer_table(inspect(data)))
+    return 0
+
+
+def _eval(args) -> int:
+    from dataclasses import replace
+
+    from sdcomp_lite.evaluation.report import write_report
+    from sdcomp_lite.evaluation.sweep import SweepConfig, run_sweep
+
+    config = SweepConfig.from_json(args.config) if args.config else SweepConfig()
+    if args.scheduler:
+        config = replace(config, scheduler=args.scheduler)
+    results = run_sweep(config, args.output)
+    print(write_report(args.output))
+    print(f"\nresults: {results}; report and plots: {args.output}/report.md")
     return 0
 
 

@@ -178,3 +178,14 @@ def test_truncated_file_decodes_complete_layers(scene):
     assert decoded.layers_decoded == 1 and decoded.missing == (1, 2)
     assert any("missing" in str(w.message) for w in caught)
     assert [layer.complete for layer in inspect(encoded.data[:cut])] == [True, False, False]
+
+
+def test_layer_breakdown_adds_up(scene):
+    from sdcomp_lite.coding.analysis import layer_breakdown
+
+    image, objects = scene
+    encoded = encode(image, objects, quality=50)
+    parts = layer_breakdown(encoded)
+    assert [p.total for p in parts] == [layer.length for layer in encoded.layers]
+    assert parts[0].mask_bytes > 4 and parts[-1].mask_bytes == 0
+    assert all(p.estimated_bytes <= p.total for p in parts)

@@ -10,7 +10,7 @@ from sdcomp_lite.grounding import get_grounder
 from sdcomp_lite.grounding.pipeline import DetectThenSegment
 from sdcomp_lite.grounding.refine import GrabCutRefiner
 from sdcomp_lite.grounding.sam import SamRefiner
-from tiny_models import save_tiny_owlv2, tiny_sam
+from sdcomp_lite.testing import save_tiny_owlv2, tiny_sam
 
 
 @pytest.fixture(scope="module")

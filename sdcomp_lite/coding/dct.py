@@ -119,15 +119,21 @@ class DctTransform:
 
         Returns the payload and the model's estimate of its size in bits.
         """
-        grid = BlockGrid.of_region(region)
-        if len(grid) == 0:
+        levels = self.levels(image, region, quality)
+        if len(levels) == 0:
             return b"", 0.0
+        return _encode_levels(levels)
+
+    def levels(self, image: np.ndarray, region: np.ndarray, quality: int) -> np.ndarray:
+        """The quantised DCT levels the encoder codes: int64 (blocks, channels, 64), raster order."""
+        grid = BlockGrid.of_region(region)
         channels = image.shape[2]
+        if len(grid) == 0:
+            return np.zeros((0, channels, 64), np.int64)
         blocks = _to_blocks(_pad_to_blocks(rgb_to_ycbcr(image)))[grid.rows, grid.cols]  # (n, C, 8, 8)
         blocks = _fill_outside(blocks, grid.inside)
         coefficients = dctn(blocks, axes=(2, 3), norm="ortho").reshape(len(grid), channels, 64)
-        levels = _quantise(coefficients / step_matrix(quality, channels))
-        return _encode_levels(levels)
+        return _quantise(coefficients / step_matrix(quality, channels))
 
     def decode_region(
         self, payload: bytes, region: np.ndarray, channels: int, quality: int

@@ -51,6 +51,19 @@ def _context_bytes(crop: np.ndarray, contexts: np.ndarray) -> np.ndarray:
     return np.clip(np.round(logits * _LOGIT_STEP + 128), 0, 255).astype(np.uint8)
 
 
+def context_statistics(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For teaching: how often each of the 16 contexts occurs inside the mask's box, and the
+    probability P(pixel = 1) the encoder sends for it (after its one-byte quantisation)."""
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return np.zeros(CONTEXTS, np.int64), np.full(CONTEXTS, 0.5)
+    crop = mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    contexts = _all_contexts(crop)
+    counts = np.bincount(contexts.ravel(), minlength=CONTEXTS)
+    context_bytes = _context_bytes(crop, contexts)
+    return counts, 1.0 / (1.0 + np.exp(-(context_bytes.astype(np.float64) - 128) / _LOGIT_STEP))
+
+
 def _table_from_bytes(context_bytes: np.ndarray):
     p_one = 1.0 / (1.0 + np.exp(-(context_bytes.astype(np.float64) - 128) / _LOGIT_STEP))
     return categorical_table(np.stack([1 - p_one, p_one], axis=1))

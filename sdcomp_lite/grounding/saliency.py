@@ -54,14 +54,33 @@ class SaliencyGrounder:
         return saliency / saliency.max() if saliency.max() > 0 else saliency
 
 
+GRABCUT_SIDE = 200  # GrabCut runs on the region's neighbourhood scaled to at most this many pixels a side
+
+
 def _grabcut_from_region(pixels: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """GrabCut seeded with the region as probable foreground, the rest as probable background."""
-    cv2.setRNGSeed(0)
-    mask = np.where(region, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    """GrabCut seeded with the region as probable foreground, its surroundings as probable background.
+
+    It runs on a crop around the region, downscaled to GRABCUT_SIDE pixels, for speed.
+    """
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
-    mask[cv2.erode(region.astype(np.uint8), kernel, iterations=2).astype(bool)] = cv2.GC_FGD
-    mask[~cv2.dilate(region.astype(np.uint8), kernel, iterations=4).astype(bool)] = cv2.GC_BGD
+    near = cv2.dilate(region.astype(np.uint8), kernel, iterations=4).astype(bool)
+    ys, xs = np.nonzero(near)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    scale = min(1.0, GRABCUT_SIDE / max(y1 - y0, x1 - x0))
+    size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+
+    def shrink(array, interpolation=cv2.INTER_NEAREST):
+        return cv2.resize(np.ascontiguousarray(array[y0:y1, x0:x1]), size, interpolation=interpolation)
+
+    crop_region, crop_near = shrink(region.astype(np.uint8)).astype(bool), shrink(near.astype(np.uint8)).astype(bool)
+    mask = np.where(crop_region, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    mask[cv2.erode(crop_region.astype(np.uint8), kernel, iterations=1).astype(bool)] = cv2.GC_FGD
+    mask[~crop_near] = cv2.GC_BGD
+    cv2.setRNGSeed(0)
     background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(np.ascontiguousarray(pixels[:, :, ::-1]), mask, None, background, foreground, 5, cv2.GC_INIT_WITH_MASK)
-    result = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD))
+    bgr = shrink(pixels[:, :, ::-1], cv2.INTER_AREA)
+    cv2.grabCut(np.ascontiguousarray(bgr), mask, None, background, foreground, 5, cv2.GC_INIT_WITH_MASK)
+    small = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
+    result = np.zeros(region.shape, dtype=bool)
+    result[y0:y1, x0:x1] = cv2.resize(small, (int(x1 - x0), int(y1 - y0)), interpolation=cv2.INTER_NEAREST).astype(bool)
     return result if result.any() else region

@@ -1,4 +1,8 @@
-"""Tiny, randomly initialised models built from configs, saved like real checkpoints (no downloads)."""
+"""Tiny, randomly initialised models built from configs and saved like real checkpoints (no downloads).
+
+For tests and for notebook 06: they exercise the real loading code of each backend, but their
+weights are random, so their outputs are meaningless. Never use them to judge quality.
+"""
 
 from __future__ import annotations
 
@@ -97,6 +101,43 @@ def save_tiny_llava(folder: Path) -> Path:
     )
     torch.manual_seed(0)
     model = LlavaForConditionalGeneration(config)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def _bert_vocab(folder: Path) -> Path:
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cat", "cup", "person", "rocket", "yes", "no", "what", "is", "?"]
+    path = folder / "vocab.txt"
+    path.write_text("\n".join(words + [f"w{i}" for i in range(30)]) + "\n")
+    return path
+
+
+def save_tiny_blip(folder: Path, kind: str = "captioning") -> Path:
+    """A BLIP captioner (kind="captioning") or VQA model (kind="vqa") at toy size."""
+    from transformers import (
+        BertTokenizer,
+        BlipConfig,
+        BlipForConditionalGeneration,
+        BlipForQuestionAnswering,
+        BlipImageProcessor,
+        BlipProcessor,
+    )
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = BertTokenizer(str(_bert_vocab(folder)), model_max_length=32)
+    config = BlipConfig(
+        text_config={"vocab_size": len(tokenizer), "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+                     "num_attention_heads": 2, "encoder_hidden_size": 16, "max_position_embeddings": 64,
+                     "bos_token_id": tokenizer.cls_token_id, "sep_token_id": tokenizer.sep_token_id,
+                     "pad_token_id": tokenizer.pad_token_id},
+        vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 16},
+        projection_dim=16,
+    )
+    torch.manual_seed(0)
+    model = (BlipForConditionalGeneration if kind == "captioning" else BlipForQuestionAnswering)(config)
+    processor = BlipProcessor(BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder

@@ -1,0 +1,40 @@
+"""Where the bytes go: each layer split into mask, model header and coded content."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from sdcomp_lite.coding import container
+from sdcomp_lite.coding.codec import EncodedImage
+
+_MASK_LENGTH = struct.Struct(">I")
+
+
+@dataclass(frozen=True)
+class LayerBytes:
+    """Bytes of one layer by part; ``estimated_bytes`` is the entropy models' estimate."""
+
+    index: int
+    label: str
+    mask_bytes: int
+    content_bytes: int
+    estimated_bytes: float
+
+    @property
+    def total(self) -> int:
+        return self.mask_bytes + self.content_bytes
+
+
+def layer_breakdown(encoded: EncodedImage) -> list[LayerBytes]:
+    """Split every complete layer into its mask part (length prefix included) and content part."""
+    parsed = container.unpack(encoded.data)
+    parts = []
+    for entry, estimate in zip(parsed.layers, encoded.estimated_bits):
+        payload = parsed.layer_bytes(entry.index) or b""
+        if entry.kind == "object" and len(payload) >= _MASK_LENGTH.size:
+            mask = _MASK_LENGTH.size + _MASK_LENGTH.unpack_from(payload)[0]
+        else:
+            mask = 0
+        parts.append(LayerBytes(entry.index, entry.label, mask, len(payload) - mask, estimate / 8))
+    return parts

@@ -1,0 +1,257 @@
+"""Machine tasks run on decoded images, and how each is scored against a reference.
+
+A task has ``run(image) -> prediction`` and ``score(prediction, reference) -> dict of metrics``.
+The reference is either the annotations in ``data/`` or, where none fit the task, the model's own
+prediction on the original image (*pseudo ground truth*); every result says which.
+
+Offline here: person segmentation and face detection (MediaPipe), instance segmentation with the
+offline grounder, and pose (MediaPipe). With weights present: classification (torchvision),
+captioning and VQA (transformers).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from sdcomp_lite.errors import UnknownBackendError
+from sdcomp_lite.grounding.base import GroundedObject
+from sdcomp_lite.grounding.quality import score_grounding
+
+
+class Task(Protocol):
+    """A machine task: predictions on images, and a score against a reference prediction."""
+
+    name: str
+    metric: str  # the headline metric, a key of score()'s result; higher is better
+
+    def run(self, image: np.ndarray) -> Any: ...
+
+    def score(self, prediction: Any, reference: Any) -> dict[str, float]: ...
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return float(np.count_nonzero(a & b) / union) if union else 1.0
+
+
+def _union(objects: list[GroundedObject], shape) -> np.ndarray:
+    return np.logical_or.reduce([o.mask for o in objects]) if objects else np.zeros(shape, bool)
+
+
+class PersonSegmentationTask:
+    """People as masks (MediaPipe); scored by IoU of the union of people masks."""
+
+    name = "person-segmentation"
+    metric = "miou"
+
+    def __init__(self) -> None:
+        from sdcomp_lite.grounding.mediapipe_models import MediaPipeGrounder
+
+        self.model = MediaPipeGrounder()
+
+    def run(self, image: np.ndarray) -> list[GroundedObject]:
+        return self.model.ground(image, "person")
+
+    def score(self, prediction, reference) -> dict[str, float]:
+        shape = reference[0].mask.shape if reference else (prediction[0].mask.shape if prediction else (1, 1))
+        return {"miou": _iou(_union(prediction, shape), _union(reference, shape))}
+
+
+class FaceDetectionTask:
+    """Faces as boxes (MediaPipe); scored by box AP at IoU 0.5 (pycocotools)."""
+
+    name = "face-detection"
+    metric = "ap50"
+
+    def __init__(self) -> None:
+        from sdcomp_lite.grounding.mediapipe_models import MediaPipeGrounder
+
+        self.model = MediaPipeGrounder()
+
+    def run(self, image: np.ndarray) -> list[GroundedObject]:
+        return self.model.ground(image, "face")
+
+    def score(self, prediction, reference) -> dict[str, float]:
+        result = score_grounding([(prediction, reference)], class_agnostic=False)
+        return {"ap50": result.box_ap50, "recall50": result.recall50}
+
+
+class InstanceSegmentationTask:
+    """Objects with masks from a grounder (default: the offline one); box AP50, recall and mask IoU."""
+
+    name = "instance-segmentation"
+    metric = "ap50"
+
+    def __init__(self, grounder: str = "offline") -> None:
+        from sdcomp_lite.grounding import get_grounder
+
+        self.model = get_grounder(grounder)
+
+    def run(self, image: np.ndarray) -> list[GroundedObject]:
+        return self.model.ground(image)
+
+    def score(self, prediction, reference) -> dict[str, float]:
+        result = score_grounding([(prediction, reference)], class_agnostic=True)
+        matched_iou = result.mean_mask_iou if result.matches else 0.0
+        return {"ap50": result.box_ap50, "recall50": result.recall50, "mask_iou": matched_iou}
+
+
+class PoseTask:
+    """Body keypoints (MediaPipe pose); PCK@0.1: share of the 33 keypoints within 10% of the
+    reference skeleton's bounding-box diagonal of their reference position."""
+
+    name = "pose"
+    metric = "pck"
+
+    def run(self, image: np.ndarray) -> np.ndarray | None:
+        import mediapipe as mp
+
+        from sdcomp_lite.grounding.mediapipe_models import quiet_native_logs
+
+        with quiet_native_logs(), mp.solutions.pose.Pose(static_image_mode=True) as model:
+            result = model.process(np.ascontiguousarray(image))
+        if result.pose_landmarks is None:
+            return None
+        height, width = image.shape[:2]
+        return np.array([[p.x * width, p.y * height] for p in result.pose_landmarks.landmark])
+
+    def score(self, prediction, reference) -> dict[str, float]:
+        if reference is None:
+            return {"pck": float("nan")}
+        if prediction is None:
+            return {"pck": 0.0}
+        diagonal = max(float(np.hypot(*np.ptp(reference, axis=0))), 1.0)
+        distance = np.linalg.norm(prediction - reference, axis=1)
+        return {"pck": float(np.mean(distance < 0.1 * diagonal))}
+
+
+class ClassificationTask:
+    """Image classification with a torchvision model; top-1 and top-5 agreement with the reference.
+
+    ``model``: a torchvision model name (weights downloaded when online, or ``weights_path`` for a
+    local state dict) or a ready ``torch.nn.Module``. No classifier ships offline.
+    """
+
+    name = "classification"
+    metric = "top1"
+
+    def __init__(self, model="resnet50", weights_path: str | None = None, image_size: int = 224) -> None:
+        import torch
+        import torchvision
+
+        if isinstance(model, str):
+            if weights_path:
+                network = torchvision.models.get_model(model, weights=None)
+                network.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+            else:
+                network = torchvision.models.get_model(model, weights="DEFAULT")
+        else:
+            network = model
+        self.network = network.eval()
+        self.image_size = image_size
+
+    def run(self, image: np.ndarray) -> np.ndarray:
+        import torch
+        import torch.nn.functional as F
+
+        tensor = torch.from_numpy(np.ascontiguousarray(image)).float().permute(2, 0, 1)[None] / 255.0
+        tensor = F.interpolate(tensor, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
+        mean = torch.tensor([0.485, 0.456, 0.406])[None, :, None, None]
+        std = torch.tensor([0.229, 0.224, 0.225])[None, :, None, None]
+        with torch.no_grad():
+            logits = self.network((tensor - mean) / std)[0]
+        return torch.argsort(logits, descending=True)[:5].numpy()
+
+    def score(self, prediction, reference) -> dict[str, float]:
+        return {"top1": float(prediction[0] == reference[0]), "top5": float(reference[0] in prediction[:5])}
+
+
+def _normalise(text: str) -> str:
+    text = re.sub(r"[^\w\s]", " ", text.lower())
+    return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
+
+
+class CaptioningTask:
+    """A transformers captioner (``image-to-text``); scored by the cosine similarity of the caption's
+    MiniLM embedding with the reference caption's (an embedding similarity, not CIDEr)."""
+
+    name = "captioning"
+    metric = "caption_similarity"
+
+    def __init__(self, model: str, max_new_tokens: int = 30, encoder=None) -> None:
+        from sdcomp_lite.grounding.transformers_detector import load_pretrained
+        from sdcomp_lite.ranking.embedding import load_text_encoder
+
+        self.processor, self.model = load_pretrained(model, "AutoModelForImageTextToText")
+        self.max_new_tokens = max_new_tokens
+        self.encoder = encoder or load_text_encoder()
+
+    def run(self, image: np.ndarray) -> str:
+        import torch
+
+        inputs = self.processor(images=np.array(image), return_tensors="pt")
+        with torch.no_grad():
+            tokens = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
+        return self.processor.batch_decode(tokens, skip_special_tokens=True)[0].strip()
+
+    def score(self, prediction: str, reference: str) -> dict[str, float]:
+        vectors = self.encoder.encode([prediction or " ", reference or " "], normalize_embeddings=True)
+        return {"caption_similarity": float(vectors[0] @ vectors[1]),
+                "exact": float(_normalise(prediction) == _normalise(reference))}
+
+
+@dataclass(frozen=True)
+class Question:
+    image: str
+    question: str
+    answers: tuple[str, ...]
+
+
+class VQATask:
+    """Visual question answering with a transformers VQA model; accuracy = the normalised answer
+    matches one of the accepted answers (or, with pseudo ground truth, the answer on the original)."""
+
+    name = "vqa"
+    metric = "accuracy"
+
+    def __init__(self, model: str, questions: list[str], max_new_tokens: int = 10) -> None:
+        from sdcomp_lite.grounding.transformers_detector import load_pretrained
+
+        self.processor, self.model = load_pretrained(model, "AutoModelForVisualQuestionAnswering")
+        self.questions = questions
+        self.max_new_tokens = max_new_tokens
+
+    def run(self, image: np.ndarray) -> list[str]:
+        import torch
+
+        answers = []
+        for question in self.questions:
+            inputs = self.processor(images=np.array(image), text=question, return_tensors="pt")
+            with torch.no_grad():
+                tokens = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
+            answers.append(self.processor.batch_decode(tokens, skip_special_tokens=True)[0].strip())
+        return answers
+
+    def score(self, prediction: list[str], reference) -> dict[str, float]:
+        accepted = [r if isinstance(r, (list, tuple)) else [r] for r in reference]
+        hits = [_normalise(p) in {_normalise(a) for a in ok} for p, ok in zip(prediction, accepted)]
+        return {"accuracy": float(np.mean(hits)) if hits else float("nan")}
+
+
+OFFLINE_TASKS = ("person-segmentation", "face-detection", "instance-segmentation", "pose")
+
+
+def get_task(name: str, **options) -> Task:
+    """A task by name: the offline ones, or classification / captioning / vqa with a model."""
+    tasks = {
+        "person-segmentation": PersonSegmentationTask, "face-detection": FaceDetectionTask,
+        "instance-segmentation": InstanceSegmentationTask, "pose": PoseTask,
+        "classification": ClassificationTask, "captioning": CaptioningTask, "vqa": VQATask,
+    }
+    if name not in tasks:
+        raise UnknownBackendError(f"unknown task {name!r}; choose one of {sorted(tasks)}")
+    return tasks[name](**options)

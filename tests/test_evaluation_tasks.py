@@ -1,0 +1,101 @@
+"""Tasks and reference codecs: real offline models, tiny random ones for the rest."""
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from sdcomp_lite.data import load_sample
+from sdcomp_lite.errors import UnknownBackendError
+from sdcomp_lite.evaluation.codecs import REFERENCE_CODECS, get_reference_codec
+from sdcomp_lite.evaluation.tasks import ClassificationTask, get_task
+from sdcomp_lite.metrics import psnr
+from sdcomp_lite.testing import save_tiny_blip
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    return load_sample("astronaut").image
+
+
+@pytest.mark.parametrize("name", REFERENCE_CODECS)
+def test_reference_codecs_round_trip_with_honest_sizes(name, astronaut):
+    if name == "hevc" and shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg); .ci/run installs it")
+    codec = get_reference_codec(name)
+    sizes, scores = [], []
+    for quality in (codec.qualities[0], codec.qualities[-1]):
+        data, decoded = codec.round_trip(astronaut, quality)
+        assert decoded.shape == astronaut.shape and decoded.dtype == np.uint8
+        sizes.append(len(data))
+        scores.append(psnr(astronaut, decoded))
+    assert sizes[0] < sizes[1] and scores[0] < scores[1]
+    assert scores[1] > 30
+
+
+def test_hevc_keeps_odd_sizes():
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed")
+    image = np.random.default_rng(0).integers(0, 255, (33, 47, 3), dtype=np.uint8)
+    assert get_reference_codec("hevc").round_trip(image, 85)[1].shape == (33, 47, 3)
+
+
+def test_unknown_codec_and_task():
+    with pytest.raises(UnknownBackendError, match="hevc"):
+        get_reference_codec("vvc")
+    with pytest.raises(UnknownBackendError, match="captioning"):
+        get_task("depth")
+
+
+def test_person_and_face_tasks_score_one_against_themselves_and_drop_when_degraded(astronaut):
+    for name in ("person-segmentation", "face-detection"):
+        task = get_task(name)
+        reference = task.run(astronaut)
+        assert reference, f"{name} finds nothing in the astronaut photograph"
+        assert task.score(task.run(astronaut), reference)[task.metric] == pytest.approx(1.0)
+        assert task.score([], reference)[task.metric] == 0.0
+
+
+def test_instance_segmentation_task(astronaut):
+    task = get_task("instance-segmentation")
+    reference = task.run(astronaut)
+    scores = task.score(reference, reference)
+    assert scores["ap50"] == pytest.approx(1.0) and scores["mask_iou"] == pytest.approx(1.0)
+    grey = np.full_like(astronaut, 128)
+    assert task.score(task.run(grey), reference)["recall50"] == 0.0
+
+
+def test_pose_task(astronaut):
+    task = get_task("pose")
+    reference = task.run(astronaut)
+    assert reference is not None and reference.shape == (33, 2)
+    assert task.score(reference, reference)["pck"] == 1.0
+    assert task.score(None, reference)["pck"] == 0.0
+
+
+def test_classification_with_a_tiny_random_network(astronaut):
+    torch.manual_seed(0)
+    task = ClassificationTask(torchvision.models.resnet18(num_classes=10), image_size=64)
+    top5 = task.run(astronaut)
+    assert top5.shape == (5,)
+    assert task.score(top5, top5) == {"top1": 1.0, "top5": 1.0}
+    assert task.score(top5[::-1], top5)["top1"] == 0.0
+
+
+def test_classification_from_a_local_state_dict(tmp_path, astronaut):
+    torch.save(torchvision.models.resnet18(num_classes=1000).state_dict(), tmp_path / "resnet18.pth")
+    task = ClassificationTask("resnet18", weights_path=str(tmp_path / "resnet18.pth"), image_size=64)
+    assert task.run(astronaut).shape == (5,)
+
+
+def test_captioning_and_vqa_with_tiny_blip(tmp_path, astronaut):
+    captioner = get_task("captioning", model=str(save_tiny_blip(tmp_path / "cap")), max_new_tokens=5)
+    caption = captioner.run(astronaut)
+    assert isinstance(caption, str) and caption == captioner.run(astronaut)
+    assert captioner.score(caption, caption)["caption_similarity"] == pytest.approx(1.0, abs=1e-5)
+    vqa = get_task("vqa", model=str(save_tiny_blip(tmp_path / "vqa", "vqa")), questions=["what is a cat ?"], max_new_tokens=3)
+    answers = vqa.run(astronaut)
+    assert len(answers) == 1 and vqa.score(answers, answers)["accuracy"] == 1.0
+    assert vqa.score(["The Cup!"], [["cup"]])["accuracy"] == 1.0
