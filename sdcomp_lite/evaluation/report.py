@@ -49,7 +49,12 @@ def load_results(path: str | Path) -> list[dict]:
             row[key] = int(row[key])
         for key in ("bpp", "value"):
             row[key] = float(row[key])
-    return rows
+    return sorted(rows, key=row_order)
+
+
+def row_order(row: dict) -> tuple:
+    """A fixed order of rows, whatever order the workers finished in."""
+    return (row["image"], row["codec"], row["variant"], int(row["quality"]), int(row["layers"]), row["task"], row["metric"])
 
 
 def curve_name(row: dict) -> str:

@@ -135,6 +135,19 @@ def _write_run_file(folder: Path, config: SweepConfig, state: SweepState) -> Non
     (folder / "run.json").write_text(json.dumps(run, indent=1) + "\n")
 
 
+def _sort_results(path: Path) -> None:
+    """Rewrite results.csv in a fixed row order, so that equal sweeps give identical files."""
+    from sdcomp_lite.evaluation.report import row_order
+
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rows.sort(key=row_order)
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def work_units(config: SweepConfig) -> list[WorkUnit]:
     """Every (image, codec, variant, quality) of the sweep, in a fixed order."""
     from sdcomp_lite.evaluation.codecs import get_reference_codec
@@ -184,6 +197,7 @@ def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) ->
                 rows = future.result()
                 writer.writerows([[row[c] for c in COLUMNS] for row in rows])
                 handle.flush()
+        _sort_results(folder / "results.csv")
         for image, future in references.items():
             _, skipped = future.result()
             state.skipped.update({f"{image}/{task}": why for task, why in skipped.items()})
