@@ -141,3 +141,15 @@ def save_tiny_blip(folder: Path, kind: str = "captioning") -> Path:
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+def tiny_compressai_model():
+    """A CompressAI FactorizedPrior with 8 channels and random weights (decodes to noise)."""
+    import warnings
+
+    with warnings.catch_warnings():  # CompressAI 1.2.8 calls torch.jit.script, deprecated in torch 2.14
+        warnings.simplefilter("ignore", FutureWarning)
+        from compressai.models import FactorizedPrior
+
+    torch.manual_seed(0)
+    return FactorizedPrior(N=8, M=8)

@@ -18,6 +18,7 @@ useless; the tests use them only to check the plumbing.
 from __future__ import annotations
 
 import struct
+import warnings
 
 import numpy as np
 import torch
@@ -44,7 +45,9 @@ class CompressAITransform:
         With ``checkpoint`` the state dict is read from that local file (``weights_only=True``);
         with ``pretrained=True`` CompressAI downloads its weights (needs the internet once).
         """
-        from compressai.zoo import image_models
+        with warnings.catch_warnings():  # CompressAI 1.2.8 calls torch.jit.script, deprecated in torch 2.14
+            warnings.simplefilter("ignore", FutureWarning)
+            from compressai.zoo import image_models
 
         if architecture not in image_models:
             raise BackendUnavailableError(
