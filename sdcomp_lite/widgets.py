@@ -54,7 +54,7 @@ def show_prefix(encoded: EncodedImage, layers: int, ax=None):
 def layer_slider(encoded: EncodedImage) -> widgets.VBox:
     """A slider over the number of decoded layers, redrawing the picture as it moves."""
     slider = widgets.IntSlider(value=1, min=0, max=len(encoded.layers), description="layers:", continuous_update=False)
-    picture = widgets.Image(format="png")
+    picture = widgets.Image(format="png", layout=widgets.Layout(width="420px"))
 
     def update(*_):
         figure, ax = plt.subplots(figsize=(5, 5))
