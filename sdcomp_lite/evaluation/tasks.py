@@ -158,7 +158,7 @@ class ClassificationTask:
         import torch
         import torch.nn.functional as F
 
-        tensor = torch.from_numpy(np.ascontiguousarray(image)).float().permute(2, 0, 1)[None] / 255.0
+        tensor = torch.from_numpy(np.array(image)).float().permute(2, 0, 1)[None] / 255.0
         tensor = F.interpolate(tensor, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
         mean = torch.tensor([0.485, 0.456, 0.406])[None, :, None, None]
         std = torch.tensor([0.229, 0.224, 0.225])[None, :, None, None]
