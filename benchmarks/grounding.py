@@ -55,11 +55,13 @@ def main() -> None:
              "Box AP at IoU 0.5 (pycocotools), any class and by class; recall at box IoU 0.5; mean mask IoU of "
              "matched objects; time per image on this machine (2 cores). References: the data/ annotations "
              "(and, where present, COCO val2017 'thing' boxes with masks approximated from the COCO-Stuff label map).", "",
-             "| images | backend | found | reference | AP50 any class | AP50 by class | recall50 | mask IoU (matched) | s / image |",
+             "| images | backend | found | reference | AP50 any class | AP50 by class | recall50 "
+             "| mask IoU (matched) | s / image |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         lines.append(f"| {r['set']} | {r['backend']} | {r['found']} | {r['reference']} | {r['ap50_any_class']:.3f} | "
-                     f"{r['ap50_by_class']:.3f} | {r['recall50']:.3f} | {r['mask_iou_matched']:.3f} | {r['seconds_per_image']:.2f} |")
+                     f"{r['ap50_by_class']:.3f} | {r['recall50']:.3f} | {r['mask_iou_matched']:.3f} | "
+                     f"{r['seconds_per_image']:.2f} |")
     text = "\n".join(lines) + "\n"
     (RESULTS / "grounding.md").write_text(text)
     print(text)

@@ -27,9 +27,11 @@ def main() -> None:
         start = time.perf_counter()
         results = run_cases(ranker, cases)
         seconds = (time.perf_counter() - start) / len(cases)
-        lines.append(f"| {name} | {top1_accuracy(results):.2f} ({sum(r.top_is_expected for r in results)}/{len(cases)}) | {seconds:.3f} |")
+        right = sum(r.top_is_expected for r in results)
+        lines.append(f"| {name} | {top1_accuracy(results):.2f} ({right}/{len(cases)}) | {seconds:.3f} |")
         details[name] = results
-    lines += ["", "## Offline ranker, case by case", "", "| image | task | first | expected | ok |", "| --- | --- | --- | --- | --- |"]
+    lines += ["", "## Offline ranker, case by case", "",
+              "| image | task | first | expected | ok |", "| --- | --- | --- | --- | --- |"]
     for r in details["offline"]:
         lines.append(f"| {r.case.image} | {r.case.task} | {r.ranked_labels[0]} | {', '.join(r.case.expected_top)} | "
                      f"{'yes' if r.top_is_expected else 'no'} |")

@@ -134,7 +134,8 @@ def report(rows, estimate, timings, path: Path) -> str:
                   "| image | sdcomp-lite variant | vs JPEG | vs WebP |", "| --- | --- | --- | --- |"]
         for image in sorted({k[0] for k in rates}):
             for test in sorted({k[1] for k in rates}):
-                lines.append(f"| {image} | {test} | {rates[(image, test, 'jpeg')]:+.1f}% | {rates[(image, test, 'webp')]:+.1f}% |")
+                jpeg, webp = rates[(image, test, "jpeg")], rates[(image, test, "webp")]
+                lines.append(f"| {image} | {test} | {jpeg:+.1f}% | {webp:+.1f}% |")
         for test in sorted({k[1] for k in rates}):
             mean = {a: np.mean([v for k, v in rates.items() if k[1] == test and k[2] == a]) for a in ANCHORS}
             lines.append(f"| **mean** | {test} | **{mean['jpeg']:+.1f}%** | **{mean['webp']:+.1f}%** |")

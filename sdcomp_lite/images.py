@@ -28,7 +28,7 @@ def load_image(path: str | Path) -> Image.Image:
         raise InvalidImageError(f"cannot read image {path}: {error}") from error
 
 
-def to_uint8_array(image: "np.ndarray | Image.Image | str | Path") -> np.ndarray:
+def to_uint8_array(image: np.ndarray | Image.Image | str | Path) -> np.ndarray:
     """Return the image as a uint8 array of shape (H, W, 3) for colour or (H, W, 1) for grey.
 
     Accepted: PIL images of mode RGB, L or P (palette, expanded to RGB); uint8 arrays of shape

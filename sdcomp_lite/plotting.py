@@ -42,7 +42,7 @@ def show_objects(image: np.ndarray, objects: list[SceneObject] | tuple[SceneObje
     return ax
 
 
-def show_progressive(steps: list["ProgressiveStep"], columns: int = 3, size: float = 3.2):
+def show_progressive(steps: list[ProgressiveStep], columns: int = 3, size: float = 3.2):
     """A grid of decoded prefixes, each titled with its last layer and its rate; returns the figure."""
     rows = -(-len(steps) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)

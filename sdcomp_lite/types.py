@@ -36,7 +36,7 @@ class SceneObject:
         """Number of mask pixels."""
         return int(np.count_nonzero(self.mask))
 
-    def with_importance(self, importance: float) -> "SceneObject":
+    def with_importance(self, importance: float) -> SceneObject:
         """A copy of this object with another importance."""
         return SceneObject(
             self.object_id, self.label, self.box, self.mask, float(importance), self.score, self.source

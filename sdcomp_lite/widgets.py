@@ -20,7 +20,8 @@ def format_ranking(ranking: Ranking, objects: list[SceneObject]) -> str:
     lines = [f"task: {ranking.task!r}   backend: {ranking.backend}"]
     for position, object_id in enumerate(ranking.order, start=1):
         reason = ranking.reasons.get(object_id, "")
-        lines.append(f"{position:>3}. {by_id[object_id].label:<22} id {object_id:<4} importance {ranking.scores[object_id]:.3f}  {reason}")
+        label, score = by_id[object_id].label, ranking.scores[object_id]
+        lines.append(f"{position:>3}. {label:<22} id {object_id:<4} importance {score:.3f}  {reason}")
     for repair in ranking.repairs:
         lines.append(f"   repair: {repair}")
     return "\n".join(lines)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 from sdcomp_lite.coding import container
-from sdcomp_lite.coding.codec import EncodedImage
-
-_MASK_LENGTH = struct.Struct(">I")
+from sdcomp_lite.coding.codec import MASK_LENGTH, EncodedImage
 
 
 @dataclass(frozen=True)
@@ -32,8 +29,8 @@ def layer_breakdown(encoded: EncodedImage) -> list[LayerBytes]:
     parts = []
     for entry, estimate in zip(parsed.layers, encoded.estimated_bits):
         payload = parsed.layer_bytes(entry.index) or b""
-        if entry.kind == "object" and len(payload) >= _MASK_LENGTH.size:
-            mask = _MASK_LENGTH.size + _MASK_LENGTH.unpack_from(payload)[0]
+        if entry.kind == "object" and len(payload) >= MASK_LENGTH.size:
+            mask = MASK_LENGTH.size + MASK_LENGTH.unpack_from(payload)[0]
         else:
             mask = 0
         parts.append(LayerBytes(entry.index, entry.label, mask, len(payload) - mask, estimate / 8))

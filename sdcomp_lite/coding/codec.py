@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 import warnings
 import zlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -27,24 +27,14 @@ from sdcomp_lite.errors import CorruptBitstreamError, InvalidImageError, SdcompE
 from sdcomp_lite.images import to_uint8_array
 from sdcomp_lite.types import SceneObject, validate_objects
 
-_MASK_LENGTH = struct.Struct(">I")
+MASK_LENGTH = struct.Struct(">I")  # an object layer starts with the mask payload's length
 
 
 @dataclass(frozen=True)
-class LayerInfo:
-    """One layer of a bitstream, as :func:`inspect` reports it (sizes in bytes)."""
+class LayerInfo(container.LayerEntry):
+    """One row of the layer table (sizes in bytes), and whether the data holds the layer in full."""
 
-    index: int
-    kind: str
-    object_id: int
-    label: str
-    rank: int
-    importance: float
-    quality: int
-    offset: int
-    length: int
-    crc32: int
-    complete: bool
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -126,8 +116,8 @@ def encode(
         content, content_bits = coder.encode_region(pixels, obj.mask & ~covered, int(quality))
         covered |= obj.mask
         entry = _entry("object", obj.object_id, obj.label, rank, obj.importance, quality)
-        layers.append((entry, _MASK_LENGTH.pack(len(mask_payload)) + mask_payload + content))
-        estimates.append(mask_bits + content_bits + 8 * _MASK_LENGTH.size)
+        layers.append((entry, MASK_LENGTH.pack(len(mask_payload)) + mask_payload + content))
+        estimates.append(mask_bits + content_bits + 8 * MASK_LENGTH.size)
     content, content_bits = coder.encode_region(pixels, ~covered, int(background_quality))
     layers.append((_entry("background", 0, "background", len(ordered), 0.0, background_quality), content))
     estimates.append(content_bits)
@@ -142,13 +132,7 @@ def _entry(kind: str, object_id: int, label: str, rank: int, importance: float, 
 
 
 def _layer_infos(parsed: container.Container) -> list[LayerInfo]:
-    return [
-        LayerInfo(
-            e.index, e.kind, e.object_id, e.label, e.rank, e.importance, e.quality, e.offset, e.length,
-            e.crc32, parsed.layer_bytes(e.index) is not None,
-        )
-        for e in parsed.layers
-    ]
+    return [LayerInfo(**asdict(e), complete=parsed.layer_bytes(e.index) is not None) for e in parsed.layers]
 
 
 def inspect(data: bytes) -> list[LayerInfo]:
@@ -209,13 +193,13 @@ def _decode_layer(payload, entry, header, covered, coder, planes) -> np.ndarray:
     if entry.kind == "background":
         region, content = ~covered, payload
     else:
-        if len(payload) < _MASK_LENGTH.size:
+        if len(payload) < MASK_LENGTH.size:
             raise CorruptBitstreamError(f"layer {entry.index} is too short to hold a mask.")
-        (mask_length,) = _MASK_LENGTH.unpack_from(payload)
-        end = _MASK_LENGTH.size + mask_length
+        (mask_length,) = MASK_LENGTH.unpack_from(payload)
+        end = MASK_LENGTH.size + mask_length
         if end > len(payload):
             raise CorruptBitstreamError(f"layer {entry.index}: mask length exceeds the layer.")
-        mask = decode_mask(payload[_MASK_LENGTH.size : end], header.height, header.width)
+        mask = decode_mask(payload[MASK_LENGTH.size : end], header.height, header.width)
         region, content = mask & ~covered, payload[end:]
     values = coder.decode_region(content, region, header.channels, entry.quality)
     planes[region] = values[region]

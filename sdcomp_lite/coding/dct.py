@@ -86,7 +86,7 @@ class BlockGrid:
     inside: np.ndarray  # (n, 8, 8) bool: which pixels of the block belong to the region
 
     @classmethod
-    def of_region(cls, region: np.ndarray) -> "BlockGrid":
+    def of_region(cls, region: np.ndarray) -> BlockGrid:
         padded = _pad_to_blocks(region[:, :, None].astype(np.uint8), mode="constant")[:, :, 0].astype(bool)
         blocks = _to_blocks(padded[:, :, None])[:, :, 0]  # (by, bx, 8, 8)
         rows, cols = np.nonzero(blocks.any(axis=(2, 3)))

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
-
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ndtr
@@ -46,7 +45,7 @@ class CdfTable:
     lengths: tuple[int, ...]
     offsets: tuple[int, ...]
 
-    def __add__(self, other: "CdfTable") -> "CdfTable":
+    def __add__(self, other: CdfTable) -> CdfTable:
         return CdfTable(self.cdfs + other.cdfs, self.lengths + other.lengths, self.offsets + other.offsets)
 
     def __len__(self) -> int:

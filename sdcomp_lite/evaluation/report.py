@@ -131,6 +131,26 @@ def plot_task(rows: list[dict], task: str, path: Path) -> None:
     plt.close(figure)
 
 
+def _references_line(rows: list[dict]) -> str:
+    names = {"pseudo": "pseudo ground truth (the task model on the original image)", "annotations": "data/ annotations"}
+    pairs = sorted({(r["task"], r["reference"]) for r in rows})
+    return "# Task accuracy against rate\n\nReferences: " + "; ".join(f"{task}: {names[ref]}" for task, ref in pairs) + "."
+
+
+def _task_table(rates: list[BDRate], task: str, anchors: tuple[str, ...]) -> list[str]:
+    present = [a for a in anchors if any(r.anchor == a and r.task == task for r in rates)]
+    lines = [f"## {task} ({HEADLINE.get(task, 'value')})", "",
+             "| sdcomp-lite variant | " + " | ".join(f"vs {a}" for a in present) + " |", "| --- |" + " --- |" * len(present)]
+    for test in sorted({r.test for r in rates}):
+        cells = []
+        for anchor in present:
+            values = [r.value for r in rates
+                      if (r.task, r.test, r.anchor) == (task, test, anchor) and not math.isnan(r.value)]
+            cells.append(f"{np.mean(values):+.1f}% (n={len(values)})" if values else "n/a")
+        lines.append(f"| {test} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def write_report(folder: str | Path, anchors: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc")) -> str:
     """Write report.md, bd_rates.csv and one RD plot per task into the sweep folder; return the text."""
     folder = Path(folder)
@@ -142,29 +162,17 @@ def write_report(folder: str | Path, anchors: tuple[str, ...] = ("jpeg", "webp",
         writer = csv.writer(handle)
         writer.writerow(["image", "task", "metric", "test", "anchor", "bd_rate_percent", "note"])
         writer.writerows([[r.image, r.task, r.metric, r.test, r.anchor, r.value, r.note] for r in rates])
-    references = sorted({(r["task"], r["reference"]) for r in rows})
-    lines = ["# Task accuracy against rate", "",
-             "References: " + "; ".join(f"{task}: {'pseudo ground truth (the task model on the original image)' if ref == 'pseudo' else 'data/ annotations'}"
-                                        for task, ref in references) + ".", "",
+    lines = [_references_line(rows), "",
              "BD-rate (%) of sdcomp-lite's Pareto front (over qualities and layer prefixes) against each anchor's, "
              "on the task's headline metric; negative = fewer bits for the same score; mean over images where defined.", ""]
-    tests = sorted({r.test for r in rates})
     for task in sorted({r.task for r in rates}):
-        present = [a for a in anchors if any(r.anchor == a and r.task == task for r in rates)]
-        lines += [f"## {task} ({HEADLINE.get(task, 'value')})", "", "| sdcomp-lite variant | " + " | ".join(f"vs {a}" for a in present) + " |",
-                  "| --- |" + " --- |" * len(present)]
-        for test in tests:
-            cells = []
-            for anchor in present:
-                values = [r.value for r in rates if r.task == task and r.test == test and r.anchor == anchor and not math.isnan(r.value)]
-                cells.append(f"{np.mean(values):+.1f}% (n={len(values)})" if values else "n/a")
-            lines.append(f"| {test} | " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += _task_table(rates, task, anchors)
         plot_task(rows, task, folder / f"rd_{task}.png")
         lines += [f"![{task}](rd_{task}.png)", ""]
     undefined = [r for r in rates if math.isnan(r.value)]
     if undefined:
-        lines += [f"{len(undefined)} of {len(rates)} BD-rates are undefined (see bd_rates.csv for why; mostly saturated scores).", ""]
+        lines += [f"{len(undefined)} of {len(rates)} BD-rates are undefined "
+                  "(see bd_rates.csv for why; mostly saturated scores).", ""]
     text = "\n".join(lines)
     (folder / "report.md").write_text(text)
     return text

@@ -48,7 +48,7 @@ class SweepConfig:
     workers: int = 2
 
     @classmethod
-    def from_json(cls, path: str | Path) -> "SweepConfig":
+    def from_json(cls, path: str | Path) -> SweepConfig:
         """Read a JSON object whose keys are field names (all optional)."""
         path = Path(path)
         if not path.is_file():

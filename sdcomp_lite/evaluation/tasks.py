@@ -42,11 +42,10 @@ def _union(objects: list[GroundedObject], shape) -> np.ndarray:
     return np.logical_or.reduce([o.mask for o in objects]) if objects else np.zeros(shape, bool)
 
 
-class PersonSegmentationTask:
-    """People as masks (MediaPipe); scored by IoU of the union of people masks."""
+class _MediaPipeTask:
+    """Shared by the MediaPipe tasks: the model, asked for one class."""
 
-    name = "person-segmentation"
-    metric = "miou"
+    target = ""
 
     def __init__(self) -> None:
         from sdcomp_lite.grounding.mediapipe_models import MediaPipeGrounder
@@ -54,26 +53,27 @@ class PersonSegmentationTask:
         self.model = MediaPipeGrounder()
 
     def run(self, image: np.ndarray) -> list[GroundedObject]:
-        return self.model.ground(image, "person")
+        return self.model.ground(image, self.target)
+
+
+class PersonSegmentationTask(_MediaPipeTask):
+    """People as masks (MediaPipe); scored by IoU of the union of people masks."""
+
+    name = "person-segmentation"
+    metric = "miou"
+    target = "person"
 
     def score(self, prediction, reference) -> dict[str, float]:
         shape = reference[0].mask.shape if reference else (prediction[0].mask.shape if prediction else (1, 1))
         return {"miou": _iou(_union(prediction, shape), _union(reference, shape))}
 
 
-class FaceDetectionTask:
+class FaceDetectionTask(_MediaPipeTask):
     """Faces as boxes (MediaPipe); scored by box AP at IoU 0.5 (pycocotools)."""
 
     name = "face-detection"
     metric = "ap50"
-
-    def __init__(self) -> None:
-        from sdcomp_lite.grounding.mediapipe_models import MediaPipeGrounder
-
-        self.model = MediaPipeGrounder()
-
-    def run(self, image: np.ndarray) -> list[GroundedObject]:
-        return self.model.ground(image, "face")
+    target = "face"
 
     def score(self, prediction, reference) -> dict[str, float]:
         result = score_grounding([(prediction, reference)], class_agnostic=False)

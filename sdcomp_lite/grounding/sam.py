@@ -22,7 +22,7 @@ class SamRefiner:
         self.predictor = SamPredictor(model)
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: str | Path, model_type: str = "vit_b") -> "SamRefiner":
+    def from_checkpoint(cls, checkpoint: str | Path, model_type: str = "vit_b") -> SamRefiner:
         """Build ``model_type`` (vit_b, vit_l, vit_h) and load the checkpoint with ``weights_only=True``.
 
         Checkpoints: https://github.com/facebookresearch/segment-anything#model-checkpoints

@@ -77,7 +77,8 @@ class ZeroShotDetector:
             x0, y0, x1, y1 = (float(np.clip(v, 0, limit)) for v, limit in zip(box, (width, height, width, height)))
             if x1 - x0 < 1 or y1 - y0 < 1:
                 continue
-            found.append(GroundedObject(label, (x0, y0, x1, y1), box_mask((x0, y0, x1, y1), height, width), float(score), self.name))
+            box = (x0, y0, x1, y1)
+            found.append(GroundedObject(label, box, box_mask(box, height, width), float(score), self.name))
         return sort_objects(found)
 
     def _post_process(self, outputs, inputs, labels, height, width) -> dict:

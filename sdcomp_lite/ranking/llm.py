@@ -12,7 +12,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-import numpy as np
 import torch
 from PIL import Image
 
