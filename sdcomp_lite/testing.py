@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
+TINY = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}  # every tower
 
 
 def clip_tokenizer_files(folder: Path) -> tuple[Path, Path]:
@@ -32,12 +33,10 @@ def save_tiny_owlv2(folder: Path) -> Path:
     vocab, merges = clip_tokenizer_files(folder)
     tokenizer = CLIPTokenizer(str(vocab), str(merges), pad_token="<|endoftext|>", model_max_length=16)
     config = Owlv2Config(
-        text_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
-                     "vocab_size": len(tokenizer), "max_position_embeddings": 16,
+        text_config={**TINY, "vocab_size": len(tokenizer), "max_position_embeddings": 16,
                      "bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
                      "pad_token_id": tokenizer.pad_token_id},
-        vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
-                       "image_size": 64, "patch_size": 16},
+        vision_config={**TINY, "image_size": 64, "patch_size": 16},
         projection_dim=16,
     )
     torch.manual_seed(0)
@@ -94,9 +93,9 @@ def save_tiny_llava(folder: Path) -> Path:
         num_additional_image_tokens=1,
     )
     config = LlavaConfig(
-        vision_config=CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+        vision_config=CLIPVisionConfig(**TINY,
                                        image_size=32, patch_size=16, projection_dim=16),
-        text_config=LlamaConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+        text_config=LlamaConfig(**TINY,
                                 num_key_value_heads=2, vocab_size=len(words), max_position_embeddings=512,
                                 bos_token_id=1, eos_token_id=2, pad_token_id=3),
         image_token_index=4, vision_feature_select_strategy="default", vision_feature_layer=-1,
@@ -129,12 +128,10 @@ def save_tiny_blip(folder: Path, kind: str = "captioning") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = BertTokenizer(str(_bert_vocab(folder)), model_max_length=32)
     config = BlipConfig(
-        text_config={"vocab_size": len(tokenizer), "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-                     "num_attention_heads": 2, "encoder_hidden_size": 16, "max_position_embeddings": 64,
+        text_config={**TINY, "vocab_size": len(tokenizer), "encoder_hidden_size": 16, "max_position_embeddings": 64,
                      "bos_token_id": tokenizer.cls_token_id, "sep_token_id": tokenizer.sep_token_id,
                      "pad_token_id": tokenizer.pad_token_id},
-        vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
-                       "image_size": 32, "patch_size": 16},
+        vision_config={**TINY, "image_size": 32, "patch_size": 16},
         projection_dim=16,
     )
     torch.manual_seed(0)
