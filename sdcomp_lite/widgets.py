@@ -9,7 +9,7 @@ import io
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
-from sdcomp_lite.coding import EncodedImage, decode
+from sdcomp_lite.coding import EncodedImage, decode, encode
 from sdcomp_lite.ranking.base import Ranker, Ranking
 from sdcomp_lite.types import SceneObject
 
@@ -68,3 +68,24 @@ def layer_slider(encoded: EncodedImage) -> widgets.VBox:
     slider.observe(update, names="value")
     update()
     return widgets.VBox([slider, picture])
+
+
+def quality_slider(image, objects: list[SceneObject]) -> widgets.VBox:
+    """A quality slider (1-100): re-encodes and shows the decoded image with its size."""
+    slider = widgets.IntSlider(value=40, min=1, max=100, description="quality:", continuous_update=False)
+    picture = widgets.Image(format="png", layout=widgets.Layout(width="420px"))
+    caption = widgets.Label()
+
+    def update(*_):
+        encoded = encode(image, objects, quality=slider.value)
+        figure, ax = plt.subplots(figsize=(5, 5))
+        show_prefix(encoded, len(encoded.layers), ax)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+        plt.close(figure)
+        picture.value = buffer.getvalue()
+        caption.value = f"quality {slider.value}: {encoded.num_bytes} bytes, {encoded.bpp:.3f} bpp"
+
+    slider.observe(update, names="value")
+    update()
+    return widgets.VBox([slider, caption, picture])

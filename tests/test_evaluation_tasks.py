@@ -99,3 +99,14 @@ def test_captioning_and_vqa_with_tiny_blip(tmp_path, astronaut):
     answers = vqa.run(astronaut)
     assert len(answers) == 1 and vqa.score(answers, answers)["accuracy"] == 1.0
     assert vqa.score(["The Cup!"], [["cup"]])["accuracy"] == 1.0
+
+
+def test_hand_written_questions_score_against_accepted_answers(tmp_path):
+    from sdcomp_lite.evaluation.tasks import VQATask, load_questions
+
+    questions = load_questions("coffee")
+    assert len(questions) == 3 and all(q.answers for q in questions)
+    assert len(load_questions()) == 12
+    task = VQATask.__new__(VQATask)  # scoring needs no model
+    answers = ["Espresso.", "no", "Red and white"]
+    assert task.score(answers, [q.answers for q in questions])["accuracy"] == pytest.approx(2 / 3)

@@ -121,3 +121,29 @@ def test_tiny_vlm_garbage_reply_exercises_the_parser(tmp_path, coffee):
     assert isinstance(reply, str) and reply == ranker.ask(blank, "rank these"), "greedy decoding is deterministic"
     with pytest.raises(RankingError):
         ranker.rank(image, objects, "general")
+
+
+def test_a_slow_server_times_out(coffee):
+    import time
+    from http.server import BaseHTTPRequestHandler
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self):
+            time.sleep(1.5)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        image, objects = coffee
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+        ranker = get_ranker("openai-compatible", base_url=url, model="slow", timeout=0.3, retries=1, backoff=0.01)
+        with pytest.raises(HTTPError, match="2 attempt"):
+            ranker.rank(image, objects, "general")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -206,14 +206,34 @@ class CaptioningTask:
 
 @dataclass(frozen=True)
 class Question:
+    """A hand-written question about a sample image, with its accepted answers."""
+
     image: str
     question: str
     answers: tuple[str, ...]
 
 
+def load_questions(image: str | None = None, path=None) -> list[Question]:
+    """The questions of ``data/vqa_questions.json`` (for one image, or all)."""
+    import json
+    from pathlib import Path
+
+    from sdcomp_lite.data import data_dir
+    from sdcomp_lite.errors import DataFileError
+
+    path = Path(path) if path else data_dir() / "vqa_questions.json"
+    try:
+        raw = json.loads(path.read_text())["questions"]
+        questions = [Question(q["image"], q["question"], tuple(q["answers"])) for q in raw]
+    except (OSError, KeyError, TypeError, json.JSONDecodeError) as error:
+        raise DataFileError(f"cannot read questions from {path}: {error}") from error
+    return [q for q in questions if image is None or q.image == image]
+
+
 class VQATask:
     """Visual question answering with a transformers VQA model; accuracy = the normalised answer
-    matches one of the accepted answers (or, with pseudo ground truth, the answer on the original)."""
+    matches one of the accepted answers (the references of :func:`load_questions`, or, with
+    pseudo ground truth, the model's answers on the original)."""
 
     name = "vqa"
     metric = "accuracy"
