@@ -38,6 +38,10 @@ def lab(tmp_path_factory):
                "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}",
                "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(folder / ".jupyter"), HF_HUB_OFFLINE="1")
+    # Warm up first: in a fresh environment the first import compiles bytecode and builds
+    # matplotlib's font cache, which can take longer than any sensible wait in the browser.
+    subprocess.run([sys.executable, "-c", "import matplotlib.pyplot, sdcomp_lite.widgets, sdcomp_lite.evaluation.tasks, "
+                    "sdcomp_lite.ranking.embedding, mediapipe"], check=True, env=env, capture_output=True)
     server = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -65,30 +69,38 @@ def test_layer_slider_changes_the_picture(lab):
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-        cells = page.locator(".jp-Notebook .jp-Cell")
-        cells.first.locator(".jp-InputPrompt").first.click()
-        page.keyboard.press("Escape")  # command mode: Shift+Enter runs a cell and selects the next
-        for _ in range(cells.count()):
-            page.keyboard.press("Shift+Enter")
-        slider = page.locator(".widget-slider").first
-        slider.wait_for(timeout=120_000)
-        picture = page.locator(".jupyter-widgets.widget-image, img.widget-image").first
-        picture.wait_for(timeout=60_000)
-        before = picture.get_attribute("src")
-        handle = slider.locator(".noUi-handle").first
-        handle.focus()
-        handle.press("ArrowRight")
-        handle.press("ArrowRight")
-        page.wait_for_function(
-            "([selector, old]) => { const img = document.querySelector(selector); return img && img.src !== old; }",
-            arg=[".widget-image", before], timeout=60_000,
-        )
-        after = picture.get_attribute("src")
-        readout = slider.locator(".widget-readout").first.inner_text()
-        page.screenshot(path=str(Path(os.environ.get("SDCOMP_SCREENSHOT_DIR", "/tmp")) / "sdcomp_browser_test.png"))
-        browser.close()
+        try:
+            before, after, readout = _run_and_move_slider(page, url, token)
+        finally:
+            page.screenshot(path=str(Path(os.environ.get("SDCOMP_SCREENSHOT_DIR", "/tmp")) / "sdcomp_browser_test.png"))
+            browser.close()
     assert after != before
     assert readout.strip() == "3", f"the slider should read 3 after two steps from 1, reads {readout!r}"
+
+
+def _run_and_move_slider(page, url: str, token: str) -> tuple[str, str, str]:
+    """Open the notebook, run every cell, press the slider's handle right twice."""
+    page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)  # the kernel is up and ready
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    cells.first.locator(".jp-InputPrompt").first.click()
+    page.keyboard.press("Escape")  # command mode: Shift+Enter runs a cell and selects the next
+    for _ in range(cells.count()):
+        page.keyboard.press("Shift+Enter")
+    slider = page.locator(".widget-slider").first
+    slider.wait_for(timeout=240_000)
+    picture = page.locator(".jupyter-widgets.widget-image, img.widget-image").first
+    picture.wait_for(timeout=60_000)
+    before = picture.get_attribute("src")
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    handle.press("ArrowRight")
+    handle.press("ArrowRight")
+    page.wait_for_function(
+        "([selector, old]) => { const img = document.querySelector(selector); return img && img.src !== old; }",
+        arg=[".widget-image", before], timeout=60_000,
+    )
+    after = picture.get_attribute("src")
+    readout = slider.locator(".widget-readout").first.inner_text()
+    return before, after, readout
