@@ -108,7 +108,8 @@ def save_tiny_llava(folder: Path) -> Path:
 
 
 def _bert_vocab(folder: Path) -> Path:
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cat", "cup", "person", "rocket", "yes", "no", "what", "is", "?"]
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cat", "cup", "person", "rocket", "yes", "no", "what", "is",
+             "?", ".", "spoon"]
     path = folder / "vocab.txt"
     path.write_text("\n".join(words + [f"w{i}" for i in range(30)]) + "\n")
     return path
@@ -152,3 +153,34 @@ def tiny_compressai_model():
 
     torch.manual_seed(0)
     return FactorizedPrior(N=8, M=8)
+
+
+def save_tiny_grounding_dino(folder: Path) -> Path:
+    """A Grounding DINO (Swin backbone, BERT text encoder) at toy size, with its processor."""
+    from transformers import (
+        BertConfig,
+        BertTokenizer,
+        GroundingDinoConfig,
+        GroundingDinoForObjectDetection,
+        GroundingDinoImageProcessor,
+        GroundingDinoProcessor,
+        SwinConfig,
+    )
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = BertTokenizer(str(_bert_vocab(folder)))
+    config = GroundingDinoConfig(
+        backbone_config=SwinConfig(embed_dim=16, depths=[1, 1], num_heads=[1, 1], window_size=4, image_size=64,
+                                   out_features=["stage1", "stage2"]),
+        text_config=BertConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                               num_attention_heads=2, max_position_embeddings=64),
+        d_model=32, encoder_layers=1, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
+        encoder_ffn_dim=64, decoder_ffn_dim=64, num_queries=10, num_feature_levels=2, encoder_n_points=1,
+        decoder_n_points=1, max_text_len=32, use_timm_backbone=False, use_pretrained_backbone=False,
+    )
+    torch.manual_seed(0)
+    model = GroundingDinoForObjectDetection(config)
+    processor = GroundingDinoProcessor(GroundingDinoImageProcessor(size={"shortest_edge": 64, "longest_edge": 96}), tokenizer)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder

@@ -76,3 +76,16 @@ def test_grabcut_refiner_finds_the_cup_inside_its_box():
     mask = GrabCutRefiner().refine(sample.image, [cup.box])[0]
     iou = (mask & cup.mask).sum() / (mask | cup.mask).sum()
     assert iou > 0.6
+
+
+def test_grounding_dino_from_a_local_folder(tmp_path):
+    from sdcomp_lite.testing import save_tiny_grounding_dino
+
+    detector = get_grounder("grounding-dino", model=str(save_tiny_grounding_dino(tmp_path / "gdino")), threshold=0.0)
+    detector.text_threshold = 0.0
+    image = load_sample("coffee").image
+    found = detector.ground(image, "cup, spoon")
+    assert found and all(o.label in ("cup", "spoon") for o in found)
+    for obj in found:
+        x0, y0, x1, y1 = obj.box
+        assert 0 <= x0 < x1 <= 600 and 0 <= y0 < y1 <= 400 and obj.mask.shape == (400, 600)

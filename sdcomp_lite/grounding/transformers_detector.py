@@ -91,5 +91,14 @@ class ZeroShotDetector:
 
 def _text_labels(results: dict, labels: list[str]) -> list[str]:
     if "text_labels" in results and results["text_labels"] is not None:
-        return [str(label) for label in results["text_labels"]]
+        return [_canonical(str(label), labels) for label in results["text_labels"]]
     return [labels[int(i)] if 0 <= int(i) < len(labels) else str(int(i)) for i in results["labels"]]
+
+
+def _canonical(phrase: str, labels: list[str]) -> str:
+    """Grounding DINO returns the matched *phrase* ("cup. spoon"); name it by the first prompt
+    class it contains, so labels stay comparable across backends."""
+    cleaned = phrase.replace("[SEP]", " ").replace("[CLS]", " ").strip(" .")
+    if cleaned in labels:
+        return cleaned
+    return next((label for label in labels if label in cleaned), cleaned or phrase)
