@@ -12,6 +12,7 @@ captioning and VQA (transformers).
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -112,7 +113,8 @@ class PoseTask:
 
         from sdcomp_lite.grounding.mediapipe_models import quiet_native_logs
 
-        with quiet_native_logs(), mp.solutions.pose.Pose(static_image_mode=True) as model:
+        with warnings.catch_warnings(), quiet_native_logs(), mp.solutions.pose.Pose(static_image_mode=True) as model:
+            warnings.simplefilter("ignore")  # protobuf deprecation notices from inside mediapipe
             result = model.process(np.ascontiguousarray(image))
         if result.pose_landmarks is None:
             return None
