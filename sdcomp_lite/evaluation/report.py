@@ -14,13 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bjontegaard
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure  # no pyplot: saving plots must not change the caller's backend
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sdcomp_lite.errors import DataFileError  # noqa: E402
+from sdcomp_lite.errors import DataFileError
 
 HEADLINE = {"instance-segmentation": "ap50", "person-segmentation": "miou", "face-detection": "ap50", "pose": "pck",
             "classification": "top1", "captioning": "caption_similarity", "vqa": "accuracy"}
@@ -114,7 +111,8 @@ def _bd(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> t
 def plot_task(rows: list[dict], task: str, path: Path) -> None:
     metric = HEADLINE.get(task, "value")
     images = sorted({r["image"] for r in rows if r["task"] == task})
-    figure, axes = plt.subplots(1, len(images), figsize=(4.2 * len(images), 3.6), squeeze=False)
+    figure = Figure(figsize=(4.2 * len(images), 3.6))
+    axes = figure.subplots(1, len(images), squeeze=False)
     for ax, image in zip(axes[0], images):
         for name, front in sorted(curves(rows, task, metric, image).items()):
             if front:
@@ -128,7 +126,6 @@ def plot_task(rows: list[dict], task: str, path: Path) -> None:
     axes[0, 0].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 def _references_line(rows: list[dict]) -> str:
