@@ -16,6 +16,7 @@ from pathlib import Path
 import bjontegaard
 import numpy as np
 from matplotlib.figure import Figure  # no pyplot: saving plots must not change the caller's backend
+from matplotlib.ticker import NullFormatter
 
 from sdcomp_lite.errors import DataFileError
 
@@ -122,6 +123,7 @@ def plot_task(rows: list[dict], task: str, path: Path) -> None:
         ax.set_xlabel("bits per pixel")
         ax.set_ylabel(metric)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels on a log axis overlap
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7)
     figure.tight_layout()
