@@ -12,7 +12,7 @@ from pycocotools import mask as mask_utils
 
 from sdcomp_lite.errors import DataFileError
 from sdcomp_lite.images import load_image, to_uint8_array
-from sdcomp_lite.types import SceneObject
+from sdcomp_lite.types import SceneObject, box_mask
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,9 +112,7 @@ def load_coco7(folder: str | Path) -> list[Sample]:
             if not 1 <= item["category_id"] <= 90:
                 continue
             x, y, w, h = item["bbox"]
-            inside = np.zeros(label_map.shape, dtype=bool)
-            inside[int(y) : int(np.ceil(y + h)), int(x) : int(np.ceil(x + w))] = True
-            mask = inside & (label_map == item["category_id"] - 1)
+            mask = box_mask((x, y, x + w, y + h), *label_map.shape) & (label_map == item["category_id"] - 1)
             objects.append(SceneObject(number, item["category"], (x, y, x + w, y + h), mask, 1.0, 1.0, "coco7"))
         samples.append(Sample(f"coco-{record['img_id']}", image, tuple(objects), "COCO val2017", "see COCO"))
     return samples
@@ -132,8 +130,7 @@ def _object(ann: dict, names: dict[int, str], height: int, width: int) -> SceneO
         rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
         mask = mask_utils.decode(rle).astype(bool)
     else:  # box only: the box is the mask
-        mask = np.zeros((height, width), dtype=bool)
-        mask[int(y) : int(np.ceil(y + h)), int(x) : int(np.ceil(x + w))] = True
+        mask = box_mask((x, y, x + w, y + h), height, width)
     if mask.shape != (height, width):
         raise DataFileError(f"annotation {ann.get('id')} has a mask of shape {mask.shape}, not {(height, width)}.")
     label = ann.get("label") or names.get(ann["category_id"], str(ann["category_id"]))

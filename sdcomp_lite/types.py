@@ -51,6 +51,14 @@ def box_from_mask(mask: np.ndarray) -> tuple[float, float, float, float]:
     return (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
 
 
+def box_mask(box: tuple[float, float, float, float], height: int, width: int) -> np.ndarray:
+    """A filled rectangle mask of shape (height, width) for an ``(x0, y0, x1, y1)`` box, clipped to the image."""
+    x0, y0, x1, y1 = box
+    mask = np.zeros((height, width), dtype=bool)
+    mask[max(0, int(np.floor(y0))) : max(0, int(np.ceil(y1))), max(0, int(np.floor(x0))) : max(0, int(np.ceil(x1)))] = True
+    return mask
+
+
 def validate_objects(objects: list[SceneObject], height: int, width: int) -> None:
     """Raise :class:`InvalidObjectError` unless every object fits an image of ``height x width``."""
     seen: set[int] = set()

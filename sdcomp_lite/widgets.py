@@ -52,18 +52,23 @@ def show_prefix(encoded: EncodedImage, layers: int, ax=None):
     return ax
 
 
+def _prefix_png(encoded: EncodedImage, layers: int) -> bytes:
+    """:func:`show_prefix` rendered to PNG bytes, for an image widget."""
+    figure, ax = plt.subplots(figsize=(5, 5))
+    show_prefix(encoded, layers, ax)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 def layer_slider(encoded: EncodedImage) -> widgets.VBox:
     """A slider over the number of decoded layers, redrawing the picture as it moves."""
     slider = widgets.IntSlider(value=1, min=0, max=len(encoded.layers), description="layers:", continuous_update=False)
     picture = widgets.Image(format="png", layout=widgets.Layout(width="420px"))
 
     def update(*_):
-        figure, ax = plt.subplots(figsize=(5, 5))
-        show_prefix(encoded, slider.value, ax)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-        plt.close(figure)
-        picture.value = buffer.getvalue()
+        picture.value = _prefix_png(encoded, slider.value)
 
     slider.observe(update, names="value")
     update()
@@ -78,12 +83,7 @@ def quality_slider(image, objects: list[SceneObject]) -> widgets.VBox:
 
     def update(*_):
         encoded = encode(image, objects, quality=slider.value)
-        figure, ax = plt.subplots(figsize=(5, 5))
-        show_prefix(encoded, len(encoded.layers), ax)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-        plt.close(figure)
-        picture.value = buffer.getvalue()
+        picture.value = _prefix_png(encoded, len(encoded.layers))
         caption.value = f"quality {slider.value}: {encoded.num_bytes} bytes, {encoded.bpp:.3f} bpp"
 
     slider.observe(update, names="value")

@@ -61,11 +61,16 @@ def context_statistics(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     contexts = _all_contexts(crop)
     counts = np.bincount(contexts.ravel(), minlength=CONTEXTS)
     context_bytes = _context_bytes(crop, contexts)
-    return counts, 1.0 / (1.0 + np.exp(-(context_bytes.astype(np.float64) - 128) / _LOGIT_STEP))
+    return counts, _p_one(context_bytes)
+
+
+def _p_one(context_bytes: np.ndarray) -> np.ndarray:
+    """P(pixel = 1) that each context byte stands for."""
+    return 1.0 / (1.0 + np.exp(-(context_bytes.astype(np.float64) - 128) / _LOGIT_STEP))
 
 
 def _table_from_bytes(context_bytes: np.ndarray):
-    p_one = 1.0 / (1.0 + np.exp(-(context_bytes.astype(np.float64) - 128) / _LOGIT_STEP))
+    p_one = _p_one(context_bytes)
     return categorical_table(np.stack([1 - p_one, p_one], axis=1))
 
 

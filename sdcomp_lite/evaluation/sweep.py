@@ -169,8 +169,9 @@ def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) ->
     from sdcomp_lite.evaluation.codecs import get_reference_codec
 
     folder = Path(folder)
-    for codec in config.codecs:
-        get_reference_codec(codec).round_trip(np.zeros((16, 16, 3), np.uint8), get_reference_codec(codec).qualities[0])
+    for name in config.codecs:  # fail before any work if a codec is missing (e.g. ffmpeg for hevc)
+        codec = get_reference_codec(name)
+        codec.round_trip(np.zeros((16, 16, 3), np.uint8), codec.qualities[0])
     state = _prepare_folder(folder, config)
     _write_run_file(folder, config, state)
     units = [u for u in work_units(config) if u.key not in state.done]

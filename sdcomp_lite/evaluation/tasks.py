@@ -12,7 +12,6 @@ captioning and VQA (transformers).
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -111,10 +110,9 @@ class PoseTask:
     def run(self, image: np.ndarray) -> np.ndarray | None:
         import mediapipe as mp
 
-        from sdcomp_lite.grounding.mediapipe_models import quiet_native_logs
+        from sdcomp_lite.grounding.mediapipe_models import quiet_mediapipe
 
-        with warnings.catch_warnings(), quiet_native_logs(), mp.solutions.pose.Pose(static_image_mode=True) as model:
-            warnings.simplefilter("ignore")  # protobuf deprecation notices from inside mediapipe
+        with quiet_mediapipe(), mp.solutions.pose.Pose(static_image_mode=True) as model:
             result = model.process(np.ascontiguousarray(image))
         if result.pose_landmarks is None:
             return None

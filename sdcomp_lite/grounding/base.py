@@ -70,14 +70,6 @@ def object_from_mask(label: str, mask: np.ndarray, score: float, backend: str) -
     return GroundedObject(label, box_from_mask(mask), mask, float(score), backend)
 
 
-def box_mask(box: tuple[float, float, float, float], height: int, width: int) -> np.ndarray:
-    """A filled rectangle mask for a box, clipped to the image."""
-    x0, y0, x1, y1 = box
-    mask = np.zeros((height, width), dtype=bool)
-    mask[max(0, int(np.floor(y0))) : max(0, int(np.ceil(y1))), max(0, int(np.floor(x0))) : max(0, int(np.ceil(x1)))] = True
-    return mask
-
-
 def as_scene_objects(objects: list[GroundedObject]) -> list[SceneObject]:
     """Number the objects 1, 2, ... so the codec and the ranking stage can use them."""
     return [

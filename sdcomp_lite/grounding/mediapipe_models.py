@@ -68,6 +68,14 @@ def quiet_native_logs():
         os.close(saved)
 
 
+@contextlib.contextmanager
+def quiet_mediapipe():
+    """While a MediaPipe model runs: no protobuf deprecation notices, no native log lines."""
+    with warnings.catch_warnings(), quiet_native_logs():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def _box_iou(a, b) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -92,8 +100,7 @@ class MediaPipeGrounder:
             return []
         wanted = parse_prompt(prompt)
         found: list[GroundedObject] = []
-        with warnings.catch_warnings(), quiet_native_logs():
-            warnings.simplefilter("ignore")  # protobuf deprecation notices from inside mediapipe
+        with quiet_mediapipe():
             faces = self.faces(pixels)
             if matches_prompt("person", wanted):
                 found += self.people(pixels, faces)

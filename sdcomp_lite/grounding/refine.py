@@ -7,7 +7,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from sdcomp_lite.grounding.base import box_mask
+from sdcomp_lite.types import box_mask
 
 MIN_GRABCUT_SIDE = 8  # GrabCut needs a few pixels on each side of the box
 

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from sdcomp_lite.errors import BackendUnavailableError, SdcompError
-from sdcomp_lite.grounding.base import GroundedObject, box_mask, parse_prompt, rgb_array, sort_objects
+from sdcomp_lite.grounding.base import GroundedObject, parse_prompt, rgb_array, sort_objects
+from sdcomp_lite.types import box_mask
 
 DEFAULT_MODELS = {
     "owlv2": "google/owlv2-base-patch16-ensemble",
