@@ -106,7 +106,7 @@ def decode_mask(payload: bytes, height: int, width: int) -> np.ndarray:
     crop = np.zeros((y1 - y0 + 2, x1 - x0), dtype=bool)  # two zero rows above the box
     for row in range(2, crop.shape[0]):
         bits = reader.read(_row_contexts(crop[row - 1], crop[row - 2]))
-        if bits.max(initial=0) > 1:
+        if bits.size and (bits.min() < 0 or bits.max() > 1):
             raise CorruptBitstreamError("mask data decodes to a value that is not 0 or 1.")
         crop[row] = bits.astype(bool)
     mask[y0:y1, x0:x1] = crop[2:]
