@@ -10,7 +10,6 @@ from sdcomp_lite.errors import InvalidObjectError, InvalidParameterError
 from sdcomp_lite.metrics import psnr
 from sdcomp_lite.types import SceneObject
 
-
 TRANSFORMS = ["avif", "jpegxl", "dct8"]
 # PSNR (dB) each coder reaches at quality 90 on the noisy test scene: AVIF codes chroma at 4:2:0
 AT_90 = {"avif": 31, "jpegxl": 33, "dct8": 40}

@@ -364,10 +364,8 @@ def decode(
     parsed, coder = _decoder(data, transform, max_pixels)
     requested = len(parsed.layers) if layers is None else _whole_number(layers, "layers", 0, len(parsed.layers))
     canvas = _Canvas(parsed.header, coder)
-    done = 0
     with _memory_guard(parsed.header):
-        for done in _layers(parsed, canvas, requested):
-            pass
+        done = sum(1 for _ in _layers(parsed, canvas, requested))  # layers decode in order, so a count
         missing = tuple(range(done, requested))
         if missing:
             warnings.warn(f"the data ends early: layers {list(missing)} are missing.", stacklevel=2)
