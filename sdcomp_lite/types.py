@@ -1,8 +1,14 @@
-"""Small shared types: the objects that flow from grounding to ranking to coding."""
+"""Small shared types: the one object type that flows from grounding to ranking to coding.
+
+Grounders return :class:`SceneObject` lists numbered by :func:`number_objects`; ranking sets
+their importance (a copy made with ``dataclasses.replace``); the codec writes one layer per object.
+Taught in notebooks/00_quickstart.ipynb and notebooks/01_grounding.ipynb.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -11,7 +17,10 @@ from sdcomp_lite.errors import InvalidObjectError
 
 @dataclass(frozen=True, eq=False)
 class SceneObject:
-    """One object of an image.
+    """One object of an image: what a grounder finds, a ranker orders and the codec codes.
+
+    Copy it with ``dataclasses.replace(obj, importance=0.8)``; number a list with
+    :func:`number_objects`.
 
     Attributes:
         object_id: a whole number that names the object in the bitstream (0 to 2**32 - 1).
@@ -20,7 +29,7 @@ class SceneObject:
         mask: boolean array of shape ``(H, W)``, the image's size; True on the object.
         importance: a score in [0, 1]; higher is more important. Ranking sets it.
         score: confidence of the backend that found it (1.0 for annotations).
-        source: name of the backend that produced the object, e.g. ``"annotations"``.
+        source: name of the backend that produced the object, e.g. ``"annotations"`` or ``"offline/mediapipe"``.
     """
 
     object_id: int
@@ -36,11 +45,19 @@ class SceneObject:
         """Number of mask pixels."""
         return int(np.count_nonzero(self.mask))
 
+    @property
+    def backend(self) -> str:
+        """Deprecated alias of :attr:`source` (the name the old ``GroundedObject`` used)."""
+        return self.source
+
     def with_importance(self, importance: float) -> SceneObject:
-        """A copy of this object with another importance."""
-        return SceneObject(
-            self.object_id, self.label, self.box, self.mask, float(importance), self.score, self.source
-        )
+        """A copy with another importance: ``dataclasses.replace(self, importance=...)``."""
+        return replace(self, importance=float(importance))
+
+
+def number_objects(objects: Iterable[SceneObject], start: int = 1) -> list[SceneObject]:
+    """Copies of ``objects`` with ``object_id`` set to ``start, start + 1, ...`` in their order."""
+    return [replace(obj, object_id=index) for index, obj in enumerate(objects, start=start)]
 
 
 def box_from_mask(mask: np.ndarray) -> tuple[float, float, float, float]:
