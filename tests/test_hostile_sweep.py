@@ -7,7 +7,6 @@ test runs a tiny sweep end to end, interrupted and resumed.
 import csv
 import errno
 import json
-import os
 
 import pytest
 
