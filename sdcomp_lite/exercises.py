@@ -224,7 +224,7 @@ def solution_kendall_tau(first, second):
 def check_kendall_tau(kendall_tau) -> None:
     """``kendall_tau(first, second)`` on orders of ids, checked against SciPy on many permutations."""
     if _placeholder(kendall_tau, lambda f: f([1, 2, 3], [1, 2, 3])):
-        return _not_attempted("write kendall_tau(first, second) by counting pairs.")
+        return _not_attempted("a function (first, second) -> Kendall's tau, by counting pairs.")
     from scipy.stats import kendalltau
 
     reference = [1, 2, 3, 4, 5]

@@ -28,6 +28,7 @@ PALETTE = np.array(
      [240, 50, 230], [210, 245, 60], [0, 128, 128], [170, 110, 40]], dtype=np.float64
 )
 BACKGROUND_COLOUR = (0.55, 0.55, 0.55)  # id 0, the background layer
+LABEL_FONTSIZE = 8  # object labels in show_objects
 
 
 def object_colour(object_id: int) -> tuple[float, float, float]:
@@ -65,15 +66,37 @@ def show_objects(image: np.ndarray, objects: list[SceneObject] | tuple[SceneObje
     ax = ax or plt.subplots(figsize=(6, 6))[1]
     ids = object_ids(objects)
     ax.imshow(overlay_masks(image, [obj.mask for obj in objects], ids=ids))
+    placed: list[tuple[float, float, float, float]] = []
     for object_id, obj in zip(ids, objects):
         colour = object_colour(object_id)
         x0, y0, x1, y1 = obj.box
+        text = f"{object_id}: {obj.label}"
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=1.5))
-        ax.text(x0 + 2, y0 + 2, f"{object_id}: {obj.label}", color="white", fontsize=8, va="top",
+        x, y = _free_label_position(ax, image.shape[:2], x0 + 2, y0 + 2, text, LABEL_FONTSIZE, placed)
+        ax.text(x, y, text, color="white", fontsize=LABEL_FONTSIZE, va="top",
                 bbox={"facecolor": colour, "alpha": 0.8, "pad": 1, "edgecolor": "none"})
     ax.set_title(title)
     ax.axis("off")
     return ax
+
+
+def _free_label_position(ax, shape, x, y, text, fontsize, placed) -> tuple[float, float]:
+    """Keep a label inside the image and move it down until it overlaps no label placed before
+    (sizes estimated in image pixels from the axes' size)."""
+    height, width = shape
+    box = ax.get_position()  # axes size in figure fractions; the image is drawn with equal aspect
+    inches = min(box.width * ax.figure.get_figwidth() / width, box.height * ax.figure.get_figheight() / height)
+    pixels_per_point = 1 / (72 * inches)  # image pixels per typographic point
+    line, text_width = 1.6 * fontsize * pixels_per_point, 0.62 * fontsize * len(text) * pixels_per_point
+    x = max(0.0, min(x, width - text_width))
+
+    def overlaps(y_top: float) -> bool:
+        return any(x < px1 and px0 < x + text_width and y_top < py1 and py0 < y_top + line for px0, py0, px1, py1 in placed)
+
+    while overlaps(y) and y + line < height:
+        y += line
+    placed.append((x, y, x + text_width, y + line))
+    return x, y
 
 
 def show_progressive(steps: list[ProgressiveStep], columns: int = 3, size: float = 3.2):

@@ -21,6 +21,7 @@ from sdcomp_lite.plotting import (
     pipeline_diagram,
     show_objects,
 )
+from sdcomp_lite.types import SceneObject
 
 
 def test_one_colour_per_id_background_grey_and_ids_distinct():
@@ -49,6 +50,29 @@ def test_show_objects_labels_each_object_with_its_id_in_its_colour():
     assert set(texts) == {"7: disc", "3: rectangle"}
     assert texts["7: disc"].get_bbox_patch().get_facecolor()[:3] == pytest.approx(object_colour(7))
     assert ax.get_title() == "scene"
+
+
+@pytest.mark.parametrize("size", [(4, 4), (8, 8)])
+def test_labels_of_objects_sharing_a_corner_do_not_overlap(size):
+    image, _ = make_scene(height=120, width=160)
+    mask = np.zeros(image.shape[:2], bool)
+    mask[10:60, 10:90] = True
+    objects = [SceneObject(i, label, (10, 10 + i, 90, 60), mask) for i, label in enumerate(["a long label", "b", "c c"], start=1)]
+    figure = Figure(figsize=size)
+    show_objects(image, objects, ax=figure.add_subplot())
+    boxes = _text_boxes(figure)
+    assert len(boxes) == 3 and not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+
+
+def test_a_label_at_the_right_edge_stays_inside_the_image():
+    image, _ = make_scene(height=100, width=100)
+    mask = np.zeros(image.shape[:2], bool)
+    mask[10:20, 90:100] = True
+    figure = Figure(figsize=(4, 4))
+    objects = [SceneObject(1, "a label far too long for the edge", (90, 10, 100, 20), mask)]
+    ax = show_objects(image, objects, ax=figure.add_subplot())
+    (label,) = _text_boxes(figure)
+    assert label.x1 <= ax.get_window_extent().x1 + 1
 
 
 def test_objects_without_ids_are_numbered_from_one():
