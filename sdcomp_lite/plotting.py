@@ -41,8 +41,8 @@ def object_colour(object_id: int) -> tuple[float, float, float]:
 
 
 def object_ids(objects) -> list[int]:
-    """Each object's ``object_id``; objects without one (fresh from a grounder) are numbered 1, 2, ...
-    in order, as :func:`sdcomp_lite.grounding.as_scene_objects` numbers them."""
+    """Each object's ``object_id``; objects without one are numbered 1, 2, ... in order, as
+    :func:`sdcomp_lite.types.number_objects` numbers what a grounder finds."""
     return [int(getattr(obj, "object_id", index)) for index, obj in enumerate(objects, start=1)]
 
 
