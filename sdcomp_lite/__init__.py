@@ -4,7 +4,7 @@ The four stages each live in a subpackage: ``grounding`` (find objects), ``ranki
 for a task), ``coding`` (the layered bitstream) and ``evaluation`` (task accuracy against rate).
 """
 
-from sdcomp_lite.coding import decode, encode, encode_to_budget, inspect
+from sdcomp_lite.coding import decode, decode_progressive, encode, encode_to_budget, inspect
 from sdcomp_lite.data import list_samples, load_sample
 from sdcomp_lite.errors import SdcompError
 from sdcomp_lite.types import SceneObject
@@ -15,6 +15,7 @@ __all__ = [
     "SceneObject",
     "SdcompError",
     "decode",
+    "decode_progressive",
     "encode",
     "encode_to_budget",
     "inspect",

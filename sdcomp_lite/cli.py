@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from sdcomp_lite.coding import decode, encode, encode_to_budget, inspect, read_header
+from sdcomp_lite.coding.container import DEFAULT_MAX_PIXELS, SCALES
 from sdcomp_lite.coding.report import format_layer_table
+from sdcomp_lite.coding.transforms import DEFAULT_TRANSFORM
 from sdcomp_lite.data import objects_from_coco_file
 from sdcomp_lite.errors import DataFileError, SdcompError
 from sdcomp_lite.images import load_image, to_uint8_array
@@ -20,6 +23,8 @@ EPILOG = """examples:
   sdcomp-lite demo                                   encode a sample, decode it layer by layer into outputs/
   sdcomp-lite encode data/images/coffee.png --objects data/annotations.json -o coffee.sdc --quality 40
   sdcomp-lite encode data/images/coffee.png --objects data/annotations.json -o coffee.sdc --bytes 8000
+  sdcomp-lite encode data/images/coffee.png --objects data/annotations.json -o coffee.sdc --quality 60 \
+      --background-quality 20 --background-scale 4 --preview      objects sharp, background small and coarse
   sdcomp-lite inspect coffee.sdc                      list the layers: object, label, rank, bytes
   sdcomp-lite decode coffee.sdc -o first2.png --layers 2   only the two most important objects
 """
@@ -42,18 +47,30 @@ def build_parser() -> argparse.ArgumentParser:
                      "Objects are coded in order of their 'importance' field, else in file order.")
     enc.add_argument("-o", "--output", type=Path, required=True, help="where to write the .sdc file")
     rate = enc.add_mutually_exclusive_group()
-    rate.add_argument("--quality", type=int, default=50, help="1 (smallest) to 100 (best); default 50")
-    rate.add_argument("--bytes", type=int, help="the largest file size allowed; the best quality that fits is used")
-    enc.add_argument("--background-quality", type=int, help="quality of the background layer (default: --quality)")
+    rate.add_argument("--quality", type=int, default=50, help="1 (smallest) to 100 (best) for the objects; default 50")
+    rate.add_argument("--bytes", type=int, help="the largest file size allowed; the best object quality that fits "
+                      "is used (with --background-quality and --background-scale kept as given)")
+    enc.add_argument("--background-quality", type=int,
+                     help="quality of the background layer, 1-100 (default: --quality)")
+    enc.add_argument("--background-scale", type=int, choices=SCALES, default=1,
+                     help="code the background at 1/1, 1/2, 1/4 or 1/8 resolution (default 1)")
+    enc.add_argument("--transform", default=DEFAULT_TRANSFORM,
+                     help=f"layer coder: avif (default), jpegxl or dct8 (default {DEFAULT_TRANSFORM})")
+    enc.add_argument("--preview", action="store_true",
+                     help="start with a preview layer (the whole image at 1/8 size, a few hundred bytes)")
 
     dec = commands.add_parser("decode", help="decode an .sdc file (all layers, or the first K)")
     dec.add_argument("bitstream", type=Path)
     dec.add_argument("-o", "--output", type=Path, required=True, help="the decoded image (PNG recommended)")
     dec.add_argument("--layers", type=int, help="decode only the first K layers (most important objects first)")
     dec.add_argument("--coverage", type=Path, help="also write a black/white PNG of the decoded pixels")
+    dec.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                     help=f"refuse images larger than this many pixels (default {DEFAULT_MAX_PIXELS})")
 
     ins = commands.add_parser("inspect", help="print the layer table of an .sdc file")
     ins.add_argument("bitstream", type=Path)
+    ins.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                     help=f"refuse images larger than this many pixels (default {DEFAULT_MAX_PIXELS})")
 
     ev = commands.add_parser("eval", help="run a rate sweep (tasks x codecs x qualities) and write tables and plots")
     ev.add_argument("config", type=Path, nargs="?",
@@ -65,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="encode a sample image and decode it progressively into outputs/")
     demo.add_argument("--sample", default="astronaut", help="astronaut, chelsea, coffee or rocket")
-    demo.add_argument("--quality", type=int, default=50)
+    demo.add_argument("--quality", type=int, default=50, help="1 (smallest) to 100 (best); default 50")
     demo.add_argument("--output-dir", type=Path, default=Path("outputs"))
     return parser
 
@@ -73,27 +90,64 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 for a reported error)."""
     args = build_parser().parse_args(argv)
+    commands = {"encode": _encode, "decode": _decode, "inspect": _inspect, "demo": _demo, "eval": _eval}
     try:
-        commands = {"encode": _encode, "decode": _decode, "inspect": _inspect, "demo": _demo, "eval": _eval}
-        return commands[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(args.command)
+            return commands[args.command](args)
     except SdcompError as error:
-        print(f"sdcomp-lite {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return _fail(args.command, str(error))
+    except KeyboardInterrupt:
+        again = " run the same command again to resume" if args.command == "eval" else ""
+        return _fail(args.command, f"interrupted; nothing half-written was kept.{again}", status=130)
+    except MemoryError:
+        return _fail(args.command, "out of memory; try a smaller image, or a smaller --max-pixels budget")
+    except OSError as error:  # a missing folder, a folder as output, a full disk, no permission
+        return _fail(args.command, f"{error.strerror or error} ({error.filename or 'file'})")
+
+
+def _one_line_warning(command: str):
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"sdcomp-lite {command}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+    return show
+
+
+def _fail(command: str, message: str, status: int = 2) -> int:
+    print(f"sdcomp-lite {command}: error: {' '.join(message.split())}", file=sys.stderr)
+    return status
+
+
+def _check_output(path: Path, kinds: tuple[str, ...] | None = None) -> None:
+    """Refuse an output path before any work: a folder, a missing parent, an unknown image extension."""
+    if path.is_dir():
+        raise DataFileError(f"the output {path} is a folder; give a file name.")
+    if not path.parent.is_dir():
+        raise DataFileError(f"the folder {path.parent} does not exist; create it first.")
+    if kinds is not None and path.suffix.lower() not in kinds:
+        raise DataFileError(f"cannot tell which image format to write for {path.name!r}; use one of {', '.join(kinds)}.")
+
+
+IMAGE_OUTPUTS = (".png", ".bmp", ".tif", ".tiff", ".ppm", ".webp", ".jpg", ".jpeg")
 
 
 def _encode(args) -> int:
+    _check_output(args.output)
     image = to_uint8_array(load_image(args.image))
     objects = objects_from_coco_file(args.objects, args.image.name, image.shape[0], image.shape[1])
     objects = _importance_from_order(objects)
+    options = {"transform": args.transform, "preview": args.preview}
     if args.bytes is not None:
         print(f"searching for the best quality within {args.bytes} bytes ...", file=sys.stderr)
-        encoded = encode_to_budget(image, objects, args.bytes)
+        encoded = encode_to_budget(image, objects, args.bytes, background_quality=args.background_quality,
+                                   background_scales=(args.background_scale,), **options)
     else:
         encoded = encode(image, objects, quality=args.quality, background_quality=args.background_quality,
-                         progress=True)
+                         background_scale=args.background_scale, progress=True, **options)
     args.output.write_bytes(encoded.data)
+    first_object = next((layer for layer in encoded.layers if layer.kind == "object"), encoded.layers[-1])
     print(f"wrote {args.output}: {encoded.num_bytes} bytes, {encoded.bpp:.3f} bpp, {len(encoded.layers)} layers "
-          f"(quality {encoded.layers[0].quality})")
+          f"(quality {first_object.quality}, {encoded.transform})")
     return 0
 
 
@@ -102,25 +156,33 @@ def _importance_from_order(objects):
     if len({obj.importance for obj in objects}) > 1:
         return objects
     count = len(objects)
-    return [obj.with_importance(1.0 - index / max(count, 1)) for index, obj in enumerate(objects)]
+    return [replace(obj, importance=1.0 - index / max(count, 1)) for index, obj in enumerate(objects)]
+
+
+MAX_INPUT_BYTES = 1 << 30
 
 
 def _read(path: Path) -> bytes:
     if not path.is_file():
         raise DataFileError(f"file not found: {path}")
+    if path.stat().st_size > MAX_INPUT_BYTES:
+        raise DataFileError(f"{path} is larger than 1 GiB; that is not an .sdc file this tool wrote.")
     return path.read_bytes()
 
 
 def _decode(args) -> int:
+    _check_output(args.output, IMAGE_OUTPUTS)
+    if args.coverage:
+        _check_output(args.coverage, IMAGE_OUTPUTS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the message below says it instead
-        decoded = decode(_read(args.bitstream), layers=args.layers)
+        decoded = decode(_read(args.bitstream), layers=args.layers, max_pixels=args.max_pixels)
     Image.fromarray(decoded.image).save(args.output)
     print(f"wrote {args.output}: {decoded.layers_decoded} layers decoded, "
           f"{decoded.coverage.mean():.1%} of the pixels covered")
     if decoded.missing:
         print(f"warning: the file is truncated; layers {list(decoded.missing)} are missing "
-              "(their pixels hold the fill colour)", file=sys.stderr)
+              "(their pixels hold the preview or the fill colour)", file=sys.stderr)
     if args.coverage:
         Image.fromarray((decoded.coverage * 255).astype(np.uint8)).save(args.coverage)
     return 0
@@ -128,10 +190,10 @@ def _decode(args) -> int:
 
 def _inspect(args) -> int:
     data = _read(args.bitstream)
-    header = read_header(data)
+    header = read_header(data, max_pixels=args.max_pixels)
     print(f"{args.bitstream}: {header.width}x{header.height}, {header.channels} channel(s), "
           f"transform {header.transform}, {len(data)} bytes")
-    print(format_layer_table(inspect(data)))
+    print(format_layer_table(inspect(data, max_pixels=args.max_pixels)))
     return 0
 
 
@@ -141,6 +203,8 @@ def _eval(args) -> int:
     from sdcomp_lite.evaluation.report import write_report
     from sdcomp_lite.evaluation.sweep import SweepConfig, run_sweep
 
+    if args.output.exists() and not args.output.is_dir():
+        raise DataFileError(f"the output {args.output} is a file; give a folder for the sweep.")
     config = SweepConfig.from_json(args.config) if args.config else SweepConfig()
     if args.scheduler:
         config = replace(config, scheduler=args.scheduler)

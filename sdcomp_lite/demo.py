@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sdcomp_lite.coding import DecodedImage, EncodedImage, decode, encode
+from sdcomp_lite.coding import DecodedImage, EncodedImage, decode_progressive, encode
 from sdcomp_lite.data import load_sample
 from sdcomp_lite.metrics import psnr
 
@@ -27,16 +27,16 @@ class ProgressiveStep:
 
 
 def progressive_steps(image: np.ndarray, encoded: EncodedImage) -> list[ProgressiveStep]:
-    """Decode every prefix of the layers (1, 2, ..., all) and measure each."""
+    """Decode the layers once, in order, and measure the image after each (1, 2, ..., all layers)."""
     steps = []
-    for count in range(1, len(encoded.layers) + 1):
-        decoded = decode(encoded.data, layers=count)
+    for count, decoded in enumerate(decode_progressive(encoded.data), start=1):
         num_bytes = encoded.prefix_bytes(count)
         covered = decoded.coverage
         steps.append(
             ProgressiveStep(
                 count, encoded.layers[count - 1].label, num_bytes, 8 * num_bytes / covered.size,
-                float(covered.mean()), psnr(image[covered], decoded.image[covered]), decoded,
+                float(covered.mean()), psnr(image[covered], decoded.image[covered]) if covered.any() else float("nan"),
+                decoded,
             )
         )
     return steps

@@ -36,7 +36,15 @@ class TruncatedBitstreamError(BitstreamError):
 
 
 class CorruptBitstreamError(BitstreamError):
-    """A CRC32 check failed or a field holds an impossible value."""
+    """A CRC32 check failed, a field holds an impossible value, or coded data ends early."""
+
+
+class ImageTooLargeError(BitstreamError):
+    """The file describes an image larger than the decoder's pixel budget (``max_pixels``)."""
+
+
+class InvalidParameterError(SdcompError, ValueError):
+    """An argument is out of range or of the wrong type (a quality, ``layers=``, a scale, a transform)."""
 
 
 class RateControlError(SdcompError, ValueError):
@@ -56,3 +64,8 @@ class BackendUnavailableError(SdcompError, RuntimeError):
 
 class DataFileError(SdcompError, ValueError):
     """A data or annotation file is missing or malformed."""
+
+
+class SweepStateError(DataFileError):
+    """A sweep folder cannot be resumed safely (a damaged run.json, another configuration or
+    format) or written (a full disk); the message says what to do."""

@@ -9,13 +9,13 @@ import io
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
-from sdcomp_lite.coding import EncodedImage, decode, encode
+from sdcomp_lite.coding import DecodedImage, EncodedImage, decode, decode_progressive, encode
 from sdcomp_lite.ranking.base import Ranker, Ranking
 from sdcomp_lite.types import SceneObject
 
 
 def format_ranking(ranking: Ranking, objects: list[SceneObject]) -> str:
-    """The ranking as text: position, label, id, importance and reason."""
+    """The ranking as text: position, label, id, importance and reason (taught in notebooks/02_lmm_ranking.ipynb)."""
     by_id = {o.object_id: o for o in objects}
     lines = [f"task: {ranking.task!r}   backend: {ranking.backend}"]
     for position, object_id in enumerate(ranking.order, start=1):
@@ -28,7 +28,10 @@ def format_ranking(ranking: Ranking, objects: list[SceneObject]) -> str:
 
 
 def ranking_explorer(ranker: Ranker, image, objects: list[SceneObject], task: str = "general") -> widgets.VBox:
-    """A text box for the task; pressing Enter re-ranks and prints the new order."""
+    """A text box for the task; pressing Enter re-ranks and prints the new order (notebooks/02_lmm_ranking.ipynb).
+
+    The widget-free twin is :func:`format_ranking`.
+    """
     box = widgets.Text(value=task, description="task:", layout=widgets.Layout(width="90%"), continuous_update=False)
     text = widgets.HTML()
 
@@ -40,10 +43,10 @@ def ranking_explorer(ranker: Ranker, image, objects: list[SceneObject], task: st
     return widgets.VBox([box, text])
 
 
-def show_prefix(encoded: EncodedImage, layers: int, ax=None):
-    """Decode the first ``layers`` layers and draw them, titled with the rate; returns the axes."""
+def show_prefix(encoded: EncodedImage, layers: int, ax=None, decoded: DecodedImage | None = None):
+    """Draw the first ``layers`` layers (decoded here unless ``decoded`` is given), titled with the rate."""
     ax = ax or plt.subplots(figsize=(5, 5))[1]
-    decoded = decode(encoded.data, layers=layers)
+    decoded = decoded if decoded is not None else decode(encoded.data, layers=layers)
     ax.imshow(decoded.image, cmap="gray" if decoded.image.ndim == 2 else None)
     label = encoded.layers[layers - 1].label if layers else "nothing"
     ax.set_title(f"{layers} layer(s), last: {label}\n{encoded.prefix_bytes(layers)} bytes, "
@@ -52,10 +55,10 @@ def show_prefix(encoded: EncodedImage, layers: int, ax=None):
     return ax
 
 
-def _prefix_png(encoded: EncodedImage, layers: int) -> bytes:
+def _prefix_png(encoded: EncodedImage, layers: int, decoded: DecodedImage | None = None) -> bytes:
     """:func:`show_prefix` rendered to PNG bytes, for an image widget."""
     figure, ax = plt.subplots(figsize=(5, 5))
-    show_prefix(encoded, layers, ax)
+    show_prefix(encoded, layers, ax, decoded)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
     plt.close(figure)
@@ -63,12 +66,16 @@ def _prefix_png(encoded: EncodedImage, layers: int) -> bytes:
 
 
 def layer_slider(encoded: EncodedImage) -> widgets.VBox:
-    """A slider over the number of decoded layers, redrawing the picture as it moves."""
+    """A slider over the number of decoded layers, redrawing the picture as it moves.
+
+    Every layer is decoded once, up front (:func:`~sdcomp_lite.coding.decode_progressive`).
+    """
     slider = widgets.IntSlider(value=1, min=0, max=len(encoded.layers), description="layers:", continuous_update=False)
     picture = widgets.Image(format="png", layout=widgets.Layout(width="420px"))
+    steps = [decode(encoded.data, layers=0), *decode_progressive(encoded.data)]
 
     def update(*_):
-        picture.value = _prefix_png(encoded, slider.value)
+        picture.value = _prefix_png(encoded, slider.value, steps[slider.value])
 
     slider.observe(update, names="value")
     update()

@@ -5,27 +5,45 @@ import pytest
 from PIL import Image
 
 from conftest import make_scene
-from sdcomp_lite.coding import decode, encode, inspect, read_header
-from sdcomp_lite.errors import InvalidImageError, InvalidObjectError
+from sdcomp_lite.coding import decode, decode_progressive, encode, inspect, read_header
+from sdcomp_lite.errors import InvalidObjectError, InvalidParameterError
 from sdcomp_lite.metrics import psnr
 from sdcomp_lite.types import SceneObject
 
+TRANSFORMS = ["avif", "jpegxl", "dct8"]
+# PSNR (dB) each coder reaches at quality 90 on the noisy test scene: AVIF codes chroma at 4:2:0
+AT_90 = {"avif": 31, "jpegxl": 33, "dct8": 40}
 
-def test_all_layers_rebuild_the_whole_image(scene):
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_all_layers_rebuild_the_whole_image(scene, transform):
     image, objects = scene
-    encoded = encode(image, objects, quality=90)
+    encoded = encode(image, objects, quality=90, transform=transform)
     decoded = decode(encoded.data)
     assert decoded.coverage.all()
     assert decoded.layers_decoded == 3 and decoded.missing == ()
     assert decoded.image.shape == image.shape and decoded.image.dtype == np.uint8
-    assert psnr(image, decoded.image) > 38
+    assert psnr(image, decoded.image) > AT_90[transform]
+    assert read_header(encoded.data).transform == transform == encoded.transform
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_progressive_decoding_decodes_each_layer_once_and_matches_prefixes(scene, transform):
+    image, objects = scene
+    encoded = encode(image, objects, quality=60, transform=transform, preview=True, background_scale=2)
+    steps = list(decode_progressive(encoded.data))
+    assert [step.layers_decoded for step in steps] == [1, 2, 3, 4]
+    for count, step in enumerate(steps, start=1):
+        prefix = decode(encoded.data, layers=count)
+        assert np.array_equal(step.image, prefix.image) and np.array_equal(step.coverage, prefix.coverage)
+    assert not steps[0].coverage.any() and steps[-1].coverage.all()
 
 
 def test_layers_follow_importance_and_background_is_last(scene):
     image, objects = scene
     table = inspect(encode(image, objects[::-1]).data)
     assert [layer.label for layer in table] == ["disc", "rectangle", "background"]
-    assert [layer.rank for layer in table] == [0, 1, 2]
+    assert [layer.rank for layer in table] == [0, 1, -1]  # the background has no rank
     assert [layer.kind for layer in table] == ["object", "object", "background"]
     assert table[0].object_id == 7 and table[0].importance == pytest.approx(0.9)
     offsets = [layer.offset for layer in table]
@@ -40,7 +58,7 @@ def test_prefix_covers_exactly_the_first_objects(scene):
     second = decode(encoded.data, layers=2)
     assert np.array_equal(second.coverage, objects[0].mask | objects[1].mask)
     assert set(np.unique(second.layer_of_pixel)) == {-1, 0, 1}
-    # undecoded pixels hold the header's fill colour, decoded ones match the full decode
+    # undecoded pixels hold the header's fill colour (no preview), decoded ones match the full decode
     fill = read_header(encoded.data).fill
     assert (first.image[~first.coverage] == np.array(fill, np.uint8)).all()
     full = decode(encoded.data)
@@ -53,20 +71,21 @@ def test_encoding_is_byte_identical_across_runs(scene):
     assert encode(image, objects, quality=37).data == encode(image, objects, quality=37).data
 
 
-def test_higher_quality_costs_more_and_looks_better():
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_higher_quality_costs_more_and_looks_better(transform):
     image, objects = make_scene(64, 64)
     sizes, scores = [], []
     for quality in (10, 40, 70, 100):
-        encoded = encode(image, objects, quality=quality)
+        encoded = encode(image, objects, quality=quality, transform=transform)
         sizes.append(encoded.num_bytes)
         scores.append(psnr(image, decode(encoded.data).image))
     assert sizes == sorted(sizes) and scores == sorted(scores)
-    assert scores[-1] > 45
+    assert scores[-1] > 35
 
 
 def test_model_estimate_is_close_to_actual_size():
     image, objects = make_scene(128, 160)
-    encoded = encode(image, objects, quality=50)
+    encoded = encode(image, objects, quality=50, transform="dct8")
     estimate_bytes = sum(encoded.estimated_bits) / 8
     payload = sum(layer.length for layer in encoded.layers)
     assert 0 <= payload - estimate_bytes < 0.02 * payload
@@ -97,23 +116,26 @@ def test_empty_and_fully_hidden_masks_are_fine(scene):
     assert not (decoded.layer_of_pixel == 0).any()
 
 
-def test_grayscale_image_stays_grayscale(scene):
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_grayscale_image_stays_grayscale(scene, transform):
     image, objects = scene
     grey = np.asarray(Image.fromarray(image).convert("L"))
-    decoded = decode(encode(grey, objects, quality=90).data)
+    decoded = decode(encode(grey, objects, quality=90, transform=transform).data)
     assert decoded.image.shape == grey.shape
-    assert psnr(grey, decoded.image) > 38
+    assert psnr(grey, decoded.image) > 40
 
 
+@pytest.mark.parametrize("transform", TRANSFORMS)
 @pytest.mark.parametrize("shape", [(1, 1), (1, 9), (9, 1), (7, 13)])
-def test_tiny_images(shape):
+def test_tiny_images(shape, transform):
     rng = np.random.default_rng(1)
     image = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
     mask = np.zeros(shape, bool)
     mask[0, 0] = True
-    decoded = decode(encode(image, [SceneObject(1, "pixel", (0, 0, 1, 1), mask)], quality=100).data)
+    encoded = encode(image, [SceneObject(1, "pixel", (0, 0, 1, 1), mask)], quality=100, transform=transform)
+    decoded = decode(encoded.data)
     assert decoded.image.shape == image.shape
-    assert psnr(image, decoded.image) > 40
+    assert psnr(image, decoded.image) > 35
 
 
 def test_pil_input_and_palette_image(scene):
@@ -162,10 +184,27 @@ def test_non_boolean_mask_and_duplicate_ids_are_refused(scene):
         encode(image, [objects[0], SceneObject(7, "again", (0, 0, 1, 1), objects[1].mask)])
 
 
-def test_quality_out_of_range(scene):
+@pytest.mark.parametrize(
+    "options",
+    [{"quality": 0}, {"quality": 101}, {"quality": 50.5}, {"quality": "50"}, {"quality": True},
+     {"background_quality": 0}, {"background_scale": 3}, {"background_scale": 16}, {"object_quality": "loud"}],
+)
+def test_parameters_out_of_range_are_refused(scene, options):
     image, objects = scene
-    with pytest.raises(InvalidImageError, match="quality"):
-        encode(image, objects, quality=0)
+    with pytest.raises(InvalidParameterError):
+        encode(image, objects, **options)
+
+
+def test_decode_parameters_are_checked(scene):
+    image, objects = scene
+    data = encode(image, objects).data
+    for layers in (-1, 4, 1.5, "2"):
+        with pytest.raises(InvalidParameterError, match="layers"):
+            decode(data, layers=layers)
+    from sdcomp_lite.coding.dct import DctTransform
+
+    with pytest.raises(InvalidParameterError, match="coded with 'avif'"):
+        decode(data, transform=DctTransform())
 
 
 def test_truncated_file_decodes_complete_layers(scene):
@@ -184,8 +223,66 @@ def test_layer_breakdown_adds_up(scene):
     from sdcomp_lite.coding.analysis import layer_breakdown
 
     image, objects = scene
-    encoded = encode(image, objects, quality=50)
+    encoded = encode(image, objects, quality=50, transform="dct8")
     parts = layer_breakdown(encoded)
     assert [p.total for p in parts] == [layer.length for layer in encoded.layers]
     assert parts[0].mask_bytes > 4 and parts[-1].mask_bytes == 0
     assert all(p.estimated_bytes <= p.total for p in parts)
+
+
+def test_background_scale_shrinks_the_background_and_upsamples_it_back(scene):
+    image, objects = scene
+    sizes = []
+    for scale in (1, 2, 4, 8):
+        encoded = encode(image, objects, quality=70, background_scale=scale)
+        assert inspect(encoded.data)[-1].scale == scale
+        decoded = decode(encoded.data)
+        assert decoded.coverage.all() and decoded.image.shape == image.shape
+        background = ~(objects[0].mask | objects[1].mask)
+        error = np.abs(decoded.image[background].astype(int) - image[background]).mean()
+        assert error < 40  # a blurred, not a broken, background
+        sizes.append(inspect(encoded.data)[-1].length)
+    assert sizes[0] > sizes[1] > sizes[2]
+
+
+def test_preview_layer_fills_undecoded_pixels_better_than_a_flat_colour():
+    image, objects = make_scene(128, 160)
+    plain = decode(encode(image, objects, quality=60).data, layers=1)
+    encoded = encode(image, objects, quality=60, preview=True)
+    table = inspect(encoded.data)
+    assert table[0].kind == "preview" and table[0].scale == 8 and table[0].rank == -1
+    assert [layer.rank for layer in table[1:-1]] == [0, 1]
+    with_preview = decode(encoded.data, layers=2)  # preview + the first object
+    assert np.array_equal(with_preview.coverage, plain.coverage)
+    outside = ~plain.coverage
+    assert psnr(image[outside], with_preview.image[outside]) > psnr(image[outside], plain.image[outside]) + 3
+
+
+def test_quality_by_importance_lies_between_object_and_background_quality(scene):
+    image, objects = scene
+    table = inspect(encode(image, objects, quality=80, background_quality=20, object_quality="by-importance").data)
+    # importances 0.9 (the top) and 0.5: 20 + 60 * 1.0 and 20 + 60 * 0.5 / 0.9
+    assert [layer.quality for layer in table] == [80, 53, 20]
+
+
+def test_equal_importance_objects_can_share_a_layer(scene):
+    image, objects = scene
+    same = [objects[0], SceneObject(3, "rectangle", objects[1].box, objects[1].mask, importance=0.9)]
+    grouped = inspect(encode(image, same, group_equal=True).data)
+    assert [layer.label for layer in grouped] == ["disc + rectangle", "background"]
+    assert len(inspect(encode(image, same).data)) == 3
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_encoding_is_byte_identical_for_every_coder(scene, transform):
+    image, objects = scene
+    first = encode(image, objects, quality=37, transform=transform, preview=True, background_scale=2).data
+    assert first == encode(image, objects, quality=37, transform=transform, preview=True, background_scale=2).data
+
+
+def test_avif_layers_store_no_container(scene):
+    image, objects = scene
+    encoded = encode(image, objects, quality=50)
+    for layer in inspect(encoded.data):
+        start = encoded.table_bytes + layer.offset
+        assert b"ftyp" not in encoded.data[start : start + layer.length]

@@ -1,36 +1,47 @@
+import struct
+import zlib
+
 import pytest
 
 from sdcomp_lite.coding import container
 from sdcomp_lite.errors import (
     BadMagicError,
     CorruptBitstreamError,
+    ImageTooLargeError,
     TruncatedBitstreamError,
     UnsupportedVersionError,
 )
 
+HEADER = container.Header(3, 10, 20, "dct8", (1, 2, 3))
 
-def _sample() -> bytes:
-    header = container.Header(3, 10, 20, 50, "dct8", (1, 2, 3))
-    entries = [
-        (container.LayerEntry(0, "object", 5, "cat", 0, 0.75, 50, 0, 0, 0), b"abc"),
-        (container.LayerEntry(0, "background", 0, "background", 1, 0.0, 40, 0, 0, 0), b"defgh"),
-    ]
+
+def _entry(kind, object_id=0, label="", importance=0.0, quality=50, scale=1):
+    return container.LayerEntry(0, kind, object_id, label, 0, importance, quality, scale, 0, 0, 0)
+
+
+def _sample(header=HEADER, entries=None) -> bytes:
+    entries = entries or [(_entry("object", 5, "cat", 0.75), b"abc"), (_entry("background", quality=40), b"defgh")]
     return container.pack(header, entries)
+
+
+def _with_table_crc(data: bytes, table_end: int) -> bytes:
+    """Recompute the table CRC of a hand-edited file (as an attacker would)."""
+    return data[:table_end] + struct.pack(">I", zlib.crc32(data[:table_end])) + data[table_end + 4 :]
 
 
 def test_round_trip_keeps_every_field():
     parsed = container.unpack(_sample())
-    assert parsed.header == container.Header(3, 10, 20, 50, "dct8", (1, 2, 3))
+    assert parsed.header == HEADER
     first, second = parsed.layers
     assert (first.kind, first.object_id, first.label, first.rank, first.quality) == ("object", 5, "cat", 0, 50)
+    assert (second.kind, second.rank, second.quality, second.scale) == ("background", -1, 40, 1)
     assert first.importance == pytest.approx(0.75)
     assert (second.offset, second.length) == (3, 5)
     assert parsed.layer_bytes(0) == b"abc" and parsed.layer_bytes(1) == b"defgh"
 
 
 def test_truncated_payload_reports_missing_layer():
-    data = _sample()
-    parsed = container.unpack(data[:-1])
+    parsed = container.unpack(_sample()[:-1])
     assert parsed.layer_bytes(0) == b"abc"
     assert parsed.layer_bytes(1) is None
 
@@ -40,11 +51,14 @@ def test_wrong_magic():
         container.unpack(b"PNG\x89" + _sample()[4:])
 
 
-def test_wrong_version():
+@pytest.mark.parametrize("version", [1, 3, 99])
+def test_other_versions_give_the_documented_error(version):
     data = bytearray(_sample())
-    data[4] = 99
-    with pytest.raises(UnsupportedVersionError):
+    data[4] = version
+    with pytest.raises(UnsupportedVersionError, match="reads version 2"):
         container.unpack(bytes(data))
+    with pytest.raises(UnsupportedVersionError):  # even when only 5 bytes arrived
+        container.unpack(bytes(data[:5]))
 
 
 def test_table_crc_catches_a_flipped_label_byte():
@@ -56,6 +70,50 @@ def test_table_crc_catches_a_flipped_label_byte():
 
 
 @pytest.mark.parametrize("length", [0, 1, 3, 4, 10, 34])
-def test_short_data(length):
-    with pytest.raises((BadMagicError, TruncatedBitstreamError)):
+def test_short_data_is_truncated_not_foreign(length):
+    with pytest.raises(TruncatedBitstreamError):
         container.unpack(_sample()[:length])
+
+
+def test_pixel_budget_is_the_callers_and_the_side_limit_the_formats():
+    big = container.Header(3, 65_535, 65_535, "dct8", (0, 0, 0))
+    data = _sample(big)
+    with pytest.raises(ImageTooLargeError, match="max_pixels="):
+        container.unpack(data)
+    assert container.unpack(data, max_pixels=65_535**2).header.width == 65_535
+
+
+@pytest.mark.parametrize(
+    "entries, message",
+    [
+        ([(_entry("object", 1, "a"), b"x")], "end with exactly one background"),
+        ([(_entry("background"), b""), (_entry("background"), b"")], "second background"),
+        ([(_entry("object", 1, "a"), b""), (_entry("preview", scale=8), b""), (_entry("background"), b"")],
+         "preview may only be layer 0"),
+        ([(_entry("background", quality=0), b"")], "quality 0"),
+        ([(_entry("background", quality=255), b"")], "quality 255"),
+        ([(_entry("background", scale=3), b"")], "scale 3"),
+        ([(_entry("background", importance=float("nan")), b"")], "non-finite"),
+    ],
+)
+def test_impossible_tables_are_refused_even_with_valid_crcs(entries, message):
+    with pytest.raises(CorruptBitstreamError, match=message):
+        container.unpack(_sample(entries=entries))
+
+
+def test_unknown_kind_and_bad_transform_name_are_refused():
+    data = bytearray(_sample())
+    table_end = len(data) - 8 - 4
+    kind_at = container._HEADER.size + len(b"dct8")
+    data[kind_at] = 7
+    with pytest.raises(CorruptBitstreamError, match="unknown kind"):
+        container.unpack(_with_table_crc(bytes(data), table_end))
+    odd = container.Header(3, 10, 20, "dct\x018", (1, 2, 3))
+    with pytest.raises(CorruptBitstreamError, match="transform"):
+        container.unpack(_sample(odd))
+
+
+def test_many_empty_background_layers_cost_nothing_to_refuse():
+    entries = [(_entry("background"), b"")] * 65_535
+    with pytest.raises(CorruptBitstreamError, match="second background"):
+        container.unpack(_sample(container.Header(3, 2048, 2048, "dct8", (0, 0, 0)), entries))

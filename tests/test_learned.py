@@ -27,6 +27,31 @@ def test_round_trip_is_exact_in_the_coded_domain(transform):
     assert np.array_equal(decoded.image, again.image)
 
 
+def test_a_layer_decodes_to_what_the_model_itself_gives(transform):
+    """The background layer (no objects) must equal the model's own decompress(compress(crop))."""
+    from sdcomp_lite.coding.learned import _crop, _to_tensor
+
+    image, _ = make_scene(70, 90)
+    region = np.ones(image.shape[:2], bool)
+    decoded = decode(encode(image, [], transform=transform).data, transform=transform).image
+    _, _, (height, width), crop = _crop(image, region, transform.stride)
+    with torch.no_grad():
+        coded = transform.model.compress(_to_tensor(crop))
+        own = transform.model.decompress(coded["strings"], coded["shape"])["x_hat"]
+    expected = np.clip(np.rint(own[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255.0), 0, 255).astype(np.uint8)
+    assert np.array_equal(decoded, expected[:height, :width])
+    assert transform.stride == transform.model.downsampling_factor
+
+
+def test_a_fixed_rate_model_cannot_meet_a_byte_budget(transform):
+    from sdcomp_lite.coding import encode_to_budget
+    from sdcomp_lite.errors import RateControlError
+
+    image, objects = make_scene(70, 90)
+    with pytest.raises(RateControlError, match="fixed rate"):
+        encode_to_budget(image, objects, 10_000, transform=transform)
+
+
 def test_decoding_without_the_model_says_what_to_pass(transform):
     image, objects = make_scene(70, 90)
     encoded = encode(image, objects, transform=transform)
@@ -35,5 +60,5 @@ def test_decoding_without_the_model_says_what_to_pass(transform):
 
 
 def test_unknown_transform_name():
-    with pytest.raises(UnknownBackendError, match="dct8"):
+    with pytest.raises(UnknownBackendError, match="avif, jpegxl, dct8"):
         get_transform("jpeg2000")

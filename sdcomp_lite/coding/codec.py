@@ -1,33 +1,48 @@
 """Encode objects in importance order into one layered bitstream; decode any prefix of it.
 
-Layers, in order: one per object, most important first, then the background. Each pixel is
-coded once, by the first layer whose mask covers it, so decoding every layer gives the whole
-image. An object layer holds the object's full mask (coded losslessly) and the content of the
-pixels no earlier layer covered; the background layer holds the rest.
+Layers, in order: an optional *preview* (the whole image at 1/8 resolution and low quality, a
+few hundred bytes), one layer per object (or per group of equally important objects), most
+important first, then the *background*. Each pixel is coded once, by the first layer whose mask
+covers it, so decoding every layer gives the whole image. An object layer holds the object's
+mask (coded losslessly) and the pixels no earlier layer covered; the background holds the rest,
+optionally at 1/2, 1/4 or 1/8 resolution.
 
-Undecoded pixels (when only a prefix is decoded, or the file is truncated) are filled with
-the image's mean colour, which the header carries; ``DecodedImage.coverage`` says which pixels
-are real.
+Task-aware bit allocation: ``quality`` for the objects, ``background_quality`` and
+``background_scale`` for the rest; with ``object_quality="by-importance"`` an object layer takes
+``round(background_quality + (quality - background_quality) * importance / max importance)``.
+
+Undecoded pixels (a prefix, or a truncated file) are filled with the upsampled preview when it
+was decoded, otherwise with the image's mean colour (the header carries it).
+``DecodedImage.coverage`` says which pixels are real.
+
+Taught in ``notebooks/00_quickstart.ipynb`` and ``notebooks/04_progressive_decoding.ipynb``.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import struct
 import warnings
 import zlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from sdcomp_lite.coding import container
+from sdcomp_lite.coding.fill import downscale, downscale_region, push_pull_fill, upscale
 from sdcomp_lite.coding.masks import decode_mask, encode_mask
-from sdcomp_lite.coding.transforms import ContentTransform, get_transform
-from sdcomp_lite.errors import CorruptBitstreamError, InvalidImageError, SdcompError
+from sdcomp_lite.coding.transforms import DEFAULT_TRANSFORM, ContentTransform, get_transform
+from sdcomp_lite.errors import CorruptBitstreamError, ImageTooLargeError, InvalidParameterError
 from sdcomp_lite.images import to_uint8_array
 from sdcomp_lite.types import SceneObject, validate_objects
 
 MASK_LENGTH = struct.Struct(">I")  # an object layer starts with the mask payload's length
+PREVIEW_SCALE = 8
+DEFAULT_PREVIEW_QUALITY = 20
+OBJECT_QUALITY_RULES = ("flat", "by-importance")
 
 
 @dataclass(frozen=True)
@@ -44,8 +59,9 @@ class EncodedImage:
     data: bytes
     width: int
     height: int
+    transform: str
     layers: tuple[LayerInfo, ...]
-    estimated_bits: tuple[float, ...]  # the entropy models' estimate per layer
+    estimated_bits: tuple[float, ...]  # the coder's estimate per layer (real sizes for image codecs)
 
     @property
     def num_bytes(self) -> int:
@@ -56,22 +72,26 @@ class EncodedImage:
         """Bits per pixel of the whole file, header included."""
         return 8 * len(self.data) / (self.width * self.height)
 
+    @property
+    def table_bytes(self) -> int:
+        """Bytes of the header and layer table (what every prefix carries)."""
+        return len(self.data) - sum(layer.length for layer in self.layers)
+
     def prefix_bytes(self, layers: int) -> int:
         """Bytes needed to decode the first ``layers`` layers (header and table included)."""
-        table = len(self.data) - sum(layer.length for layer in self.layers)
-        return table + sum(layer.length for layer in self.layers[:layers])
+        return self.table_bytes + sum(layer.length for layer in self.layers[:layers])
 
 
 @dataclass(frozen=True)
 class DecodedImage:
-    """The result of :func:`decode`.
+    """The result of :func:`decode`, or one step of :func:`decode_progressive`.
 
     Attributes:
         image: uint8 array (H, W, 3) for colour or (H, W) for grey.
-        coverage: bool array (H, W), True where a decoded layer supplied the pixel.
+        coverage: bool array (H, W), True where a decoded object or background layer supplied the pixel.
         layers_decoded: how many layers (a prefix of the table) were decoded.
         missing: indexes of requested layers that could not be decoded because the data ended.
-        layer_of_pixel: int16 array (H, W): the layer that supplied each pixel, -1 if none.
+        layer_of_pixel: int32 array (H, W): the layer that supplied each pixel, -1 if none.
     """
 
     image: np.ndarray
@@ -81,12 +101,41 @@ class DecodedImage:
     layer_of_pixel: np.ndarray
 
 
+def _whole_number(value, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool):
+        raise InvalidParameterError(f"{name} must be a whole number in {low}..{high}, got {value!r}.")
+    if not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise InvalidParameterError(f"{name} must be a whole number in {low}..{high}, got {value!r}.")
+    if not low <= int(value) <= high:
+        raise InvalidParameterError(f"{name} must lie in {low}..{high}, got {value}.")
+    return int(value)
+
+
+def resolve_transform(transform: str | ContentTransform) -> ContentTransform:
+    """A transform object from a name or an object; checks its header name fits the format."""
+    coder = get_transform(transform) if isinstance(transform, str) else transform
+    name = getattr(coder, "name", None)
+    if not isinstance(name, str) or not name or len(name) > container.MAX_TRANSFORM_NAME or not name.isascii():
+        raise InvalidParameterError(
+            f"a transform's name must be 1..{container.MAX_TRANSFORM_NAME} ASCII characters, got {name!r}."
+        )
+    return coder
+
+
 def encode(
     image,
     objects: list[SceneObject],
     quality: int = 50,
     background_quality: int | None = None,
-    transform: str | ContentTransform = "dct8",
+    background_scale: int = 1,
+    transform: str | ContentTransform = DEFAULT_TRANSFORM,
+    preview: bool = False,
+    preview_quality: int = DEFAULT_PREVIEW_QUALITY,
+    object_quality: str = "flat",
+    group_equal: bool = False,
     progress: bool = False,
 ) -> EncodedImage:
     """Code ``image`` as object layers in order of decreasing importance, then the background.
@@ -96,111 +145,247 @@ def encode(
         objects: the objects; masks are bool (H, W). Ties in importance keep the given order.
         quality: 1 (smallest) to 100 (best) for the object layers.
         background_quality: quality of the background layer (default: ``quality``).
-        transform: a registered name or a transform object.
+        background_scale: code the background at 1/1, 1/2, 1/4 or 1/8 resolution.
+        transform: a registered name (``"avif"``, ``"jpegxl"``, ``"dct8"``, ...) or a transform object.
+        preview: start with a preview layer (whole image at 1/8 resolution, ``preview_quality``).
+        object_quality: ``"flat"`` (every object at ``quality``) or ``"by-importance"`` (see the module docstring).
+        group_equal: code objects of equal importance as one layer (object-group coding).
         progress: show a progress bar per layer.
     """
     pixels = to_uint8_array(image)
     height, width, channels = pixels.shape
+    quality = _whole_number(quality, "quality", 1, 100)
+    background_quality = quality if background_quality is None else _whole_number(
+        background_quality, "background_quality", 1, 100)
+    preview_quality = _whole_number(preview_quality, "preview_quality", 1, 100)
+    if background_scale not in container.SCALES or isinstance(background_scale, bool):
+        raise InvalidParameterError(f"background_scale must be one of {container.SCALES}, got {background_scale!r}.")
+    if object_quality not in OBJECT_QUALITY_RULES:
+        raise InvalidParameterError(f"object_quality must be one of {OBJECT_QUALITY_RULES}, got {object_quality!r}.")
     validate_objects(objects, height, width)
-    background_quality = quality if background_quality is None else background_quality
-    for value in (quality, background_quality):
-        if not 1 <= int(value) <= 100:
-            raise InvalidImageError(f"quality must lie in 1..100, got {value}.")
-    coder = get_transform(transform) if isinstance(transform, str) else transform
-    ordered = sorted(objects, key=lambda obj: -obj.importance)  # stable: ties keep their order
-    covered = np.zeros((height, width), dtype=bool)
+    coder = resolve_transform(transform)
+    groups = _layer_groups(objects, group_equal)
     layers: list[tuple[container.LayerEntry, bytes]] = []
     estimates: list[float] = []
-    for rank, obj in enumerate(tqdm(ordered, desc="object layers", disable=not progress)):
-        mask_payload, mask_bits = encode_mask(obj.mask)
-        content, content_bits = coder.encode_region(pixels, obj.mask & ~covered, int(quality))
-        covered |= obj.mask
-        entry = _entry("object", obj.object_id, obj.label, rank, obj.importance, quality)
+    if preview:
+        small = downscale(pixels, PREVIEW_SCALE)
+        content, bits = coder.encode_region(small, np.ones(small.shape[:2], bool), preview_quality)
+        layers.append((_entry("preview", 0, "preview", 0.0, preview_quality, PREVIEW_SCALE), content))
+        estimates.append(bits)
+    covered = np.zeros((height, width), dtype=bool)
+    top = max((abs(float(obj.importance)) for obj in objects), default=1.0) or 1.0
+    for group in tqdm(groups, desc="object layers", disable=not progress):
+        mask = np.logical_or.reduce([np.asarray(obj.mask) for obj in group])
+        layer_quality = quality
+        if object_quality == "by-importance":
+            share = min(max(float(group[0].importance) / top, 0.0), 1.0)
+            layer_quality = int(round(background_quality + (quality - background_quality) * share))
+        mask_payload, mask_bits = encode_mask(mask)
+        content, content_bits = coder.encode_region(pixels, mask & ~covered, layer_quality)
+        covered |= mask
+        label = " + ".join(obj.label for obj in group)
+        entry = _entry("object", group[0].object_id, _cut_label(label), group[0].importance, layer_quality, 1)
         layers.append((entry, MASK_LENGTH.pack(len(mask_payload)) + mask_payload + content))
         estimates.append(mask_bits + content_bits + 8 * MASK_LENGTH.size)
-    content, content_bits = coder.encode_region(pixels, ~covered, int(background_quality))
-    layers.append((_entry("background", 0, "background", len(ordered), 0.0, background_quality), content))
+    region = ~covered
+    content, content_bits = coder.encode_region(downscale(pixels, background_scale),
+                                                downscale_region(region, background_scale), background_quality)
+    layers.append((_entry("background", 0, "background", 0.0, background_quality, background_scale), content))
     estimates.append(content_bits)
     fill = tuple(int(v) for v in np.rint(pixels.reshape(-1, channels).mean(axis=0)))
-    header = container.Header(channels, width, height, int(quality), coder.name, (fill * 3)[:3])
+    header = container.Header(channels, width, height, coder.name, (fill * 3)[:3])
     data = container.pack(header, layers)
-    return EncodedImage(data, width, height, tuple(_layer_infos(container.unpack(data))), tuple(estimates))
+    parsed = container.unpack(data, max_pixels=height * width)
+    return EncodedImage(data, width, height, coder.name, tuple(_layer_infos(parsed)), tuple(estimates))
 
 
-def _entry(kind: str, object_id: int, label: str, rank: int, importance: float, quality: int):
-    return container.LayerEntry(0, kind, int(object_id), label, rank, float(importance), int(quality), 0, 0, 0)
+def _layer_groups(objects: list[SceneObject], group_equal: bool) -> list[list[SceneObject]]:
+    ordered = sorted(objects, key=lambda obj: -float(obj.importance))  # stable: ties keep their order
+    groups: list[list[SceneObject]] = []
+    for obj in ordered:
+        if group_equal and groups and float(groups[-1][0].importance) == float(obj.importance):
+            groups[-1].append(obj)
+        else:
+            groups.append([obj])
+    if len(groups) + 2 > container.MAX_LAYERS:
+        raise InvalidParameterError(f"{len(groups)} object layers do not fit; at most {container.MAX_LAYERS - 2}.")
+    return groups
+
+
+def _cut_label(label: str) -> str:
+    encoded = label.encode("utf-8")
+    if len(encoded) <= container.MAX_LABEL_BYTES:
+        return label
+    return encoded[: container.MAX_LABEL_BYTES - 3].decode("utf-8", "ignore") + "..."
+
+
+def _entry(kind: str, object_id: int, label: str, importance: float, quality: int, scale: int) -> container.LayerEntry:
+    return container.LayerEntry(0, kind, int(object_id), label, 0, float(importance), int(quality), scale, 0, 0, 0)
 
 
 def _layer_infos(parsed: container.Container) -> list[LayerInfo]:
     return [LayerInfo(**asdict(e), complete=parsed.layer_bytes(e.index) is not None) for e in parsed.layers]
 
 
-def inspect(data: bytes) -> list[LayerInfo]:
-    """The layer table of a bitstream: names, ranks, importances, offsets, sizes, CRCs.
+def inspect(data: bytes, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> list[LayerInfo]:
+    """The layer table of a bitstream: kinds, names, ranks, importances, qualities, scales, offsets, sizes, CRCs.
 
     ``complete`` is False for layers that a truncated file does not hold in full.
     """
-    return _layer_infos(container.unpack(data))
+    return _layer_infos(container.unpack(data, max_pixels))
 
 
-def read_header(data: bytes) -> container.Header:
-    """The image-wide header fields (size, channels, quality, transform, fill colour)."""
-    return container.unpack(data).header
+def read_header(data: bytes, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> container.Header:
+    """The image-wide header fields (size, channels, transform, fill colour)."""
+    return container.unpack(data, max_pixels).header
 
 
-def decode(data: bytes, layers: int | None = None, transform: ContentTransform | None = None) -> DecodedImage:
-    """Decode the first ``layers`` layers (all when None).
+class _Canvas:
+    """The decoder's state: pixels so far, which layer supplied each, and the fill for the rest."""
 
-    A truncated file decodes every complete layer; the others are listed in ``missing`` and a
-    warning says so. A layer whose CRC fails raises :class:`CorruptBitstreamError`, naming how
-    many layers before it are intact (decode those with ``layers=`` that number).
-    """
-    parsed = container.unpack(data)
-    header = parsed.header
-    requested = len(parsed.layers) if layers is None else int(layers)
-    if not 0 <= requested <= len(parsed.layers):
-        raise SdcompError(f"layers must lie in 0..{len(parsed.layers)}, got {layers}.")
-    coder = transform or get_transform(header.transform)
-    planes = np.zeros((header.height, header.width, header.channels))
-    layer_of_pixel = np.full((header.height, header.width), -1, dtype=np.int16)
-    covered = np.zeros((header.height, header.width), dtype=bool)
-    decoded = 0
-    for entry in parsed.layers[:requested]:
-        payload = parsed.layer_bytes(entry.index)
-        if payload is None:
-            break
-        if zlib.crc32(payload) != entry.crc32:
-            raise CorruptBitstreamError(
-                f"layer {entry.index} ({entry.label!r}) is corrupt (CRC32 mismatch); "
-                f"layers 0..{entry.index - 1} are intact: decode(data, layers={entry.index}) recovers them."
-            )
-        region = _decode_layer(payload, entry, header, covered, coder, planes)
-        layer_of_pixel[region] = entry.index
-        covered |= region
-        decoded += 1
-    missing = tuple(range(decoded, requested))
-    if missing:
-        warnings.warn(f"the data ends early: layers {list(missing)} are missing.", stacklevel=2)
-    image = coder.to_rgb(planes)
-    image[~covered] = np.asarray(header.fill[: header.channels], dtype=np.uint8)
-    if header.channels == 1:
-        image = image[:, :, 0]
-    return DecodedImage(image, covered, decoded, missing, layer_of_pixel)
+    def __init__(self, header: container.Header, coder: ContentTransform) -> None:
+        self.header, self.coder = header, coder
+        shape = (header.height, header.width)
+        self.pixels = np.zeros((*shape, header.channels), np.uint8)
+        self.covered = np.zeros(shape, bool)
+        self.layer_of_pixel = np.full(shape, -1, np.int32)
+        self.fill: np.ndarray | None = None  # the upsampled preview, once decoded
 
+    def add(self, entry: container.LayerEntry, payload: bytes) -> None:
+        """Decode one layer into the canvas."""
+        header, channels = self.header, self.header.channels
+        if entry.kind == "preview":
+            small_shape = (-(-header.height // entry.scale), -(-header.width // entry.scale))
+            small = self.coder.decode_region(payload, np.ones(small_shape, bool), channels, entry.quality)
+            self.fill = upscale(small, entry.scale, header.height, header.width)
+            return
+        if entry.kind == "background":
+            region, content = ~self.covered, payload
+            small_region = downscale_region(region, entry.scale)
+            small = self.coder.decode_region(content, small_region, channels, entry.quality)
+            if entry.scale > 1:
+                small = upscale(push_pull_fill(small, small_region), entry.scale, header.height, header.width)
+            self._paste(small, region, entry.index)
+            return
+        mask, content = self._split_object_layer(payload, entry)
+        region = mask & ~self.covered
+        self._paste(self.coder.decode_region(content, region, channels, entry.quality), region, entry.index)
 
-def _decode_layer(payload, entry, header, covered, coder, planes) -> np.ndarray:
-    """Decode one layer into ``planes``; return the pixels it supplied."""
-    if entry.kind == "background":
-        region, content = ~covered, payload
-    else:
+    def _split_object_layer(self, payload: bytes, entry: container.LayerEntry) -> tuple[np.ndarray, bytes]:
         if len(payload) < MASK_LENGTH.size:
             raise CorruptBitstreamError(f"layer {entry.index} is too short to hold a mask.")
         (mask_length,) = MASK_LENGTH.unpack_from(payload)
         end = MASK_LENGTH.size + mask_length
         if end > len(payload):
-            raise CorruptBitstreamError(f"layer {entry.index}: mask length exceeds the layer.")
-        mask = decode_mask(payload[MASK_LENGTH.size : end], header.height, header.width)
-        region, content = mask & ~covered, payload[end:]
-    values = coder.decode_region(content, region, header.channels, entry.quality)
-    planes[region] = values[region]
-    return region
+            raise CorruptBitstreamError(f"layer {entry.index}: its mask length exceeds the layer.")
+        return decode_mask(payload[MASK_LENGTH.size : end], self.header.height, self.header.width), payload[end:]
+
+    def _paste(self, values: np.ndarray, region: np.ndarray, index: int) -> None:
+        if values.shape != self.pixels.shape or values.dtype != np.uint8:
+            raise CorruptBitstreamError(f"layer {index} decodes to {values.shape} {values.dtype}, not the image.")
+        self.pixels[region] = values[region]
+        self.layer_of_pixel[region] = index
+        self.covered |= region
+
+    def snapshot(self, decoded: int, missing: tuple[int, ...]) -> DecodedImage:
+        """The image so far, undecoded pixels filled (preview, else mean colour)."""
+        image = self.pixels.copy()
+        uncovered = ~self.covered
+        if self.fill is not None:
+            image[uncovered] = self.fill[uncovered]
+        else:
+            image[uncovered] = np.asarray(self.header.fill[: self.header.channels], dtype=np.uint8)
+        if self.header.channels == 1:
+            image = image[:, :, 0]
+        return DecodedImage(image, self.covered.copy(), decoded, missing, self.layer_of_pixel.copy())
+
+
+def _decoder(data: bytes, transform: ContentTransform | None, max_pixels: int):
+    max_pixels = _whole_number(max_pixels, "max_pixels", 1, container.MAX_SIDE**2)
+    parsed = container.unpack(data, max_pixels)
+    if transform is None:
+        coder = get_transform(parsed.header.transform)
+    else:
+        coder = resolve_transform(transform)
+        if coder.name != parsed.header.transform:
+            raise InvalidParameterError(
+                f"this bitstream was coded with {parsed.header.transform!r}, but the transform given is "
+                f"{coder.name!r}; pass the same transform (or none, for a registered one)."
+            )
+    return parsed, coder
+
+
+def _layers(parsed: container.Container, canvas: _Canvas, requested: int) -> Iterator[int]:
+    """Decode layers one by one; yields how many are done. Stops early where the data ends."""
+    for entry in parsed.layers[:requested]:
+        payload = parsed.layer_bytes(entry.index)
+        if payload is None:
+            return
+        if zlib.crc32(payload) != entry.crc32:
+            raise CorruptBitstreamError(
+                f"layer {entry.index} ({entry.label!r}) is corrupt (CRC32 mismatch); "
+                f"layers 0..{entry.index - 1} are intact: decode(data, layers={entry.index}) recovers them."
+            )
+        canvas.add(entry, payload)
+        yield entry.index + 1
+
+
+def decode_progressive(
+    data: bytes, transform: ContentTransform | None = None, max_pixels: int = container.DEFAULT_MAX_PIXELS
+) -> Iterator[DecodedImage]:
+    """Decode every layer once, yielding the image after each: step k shows the first k layers.
+
+    The work is linear in the number of layers (each is decoded once). A truncated file yields
+    its complete layers, then warns which are missing. Errors as :func:`decode`.
+    """
+    parsed, coder = _decoder(data, transform, max_pixels)
+    canvas = _Canvas(parsed.header, coder)
+    done = 0
+    with _memory_guard(parsed.header):
+        for done in _layers(parsed, canvas, len(parsed.layers)):
+            yield canvas.snapshot(done, ())
+    if done < len(parsed.layers):
+        warnings.warn(f"the data ends early: layers {list(range(done, len(parsed.layers)))} are missing.", stacklevel=2)
+
+
+def decode(
+    data: bytes,
+    layers: int | None = None,
+    transform: ContentTransform | None = None,
+    max_pixels: int = container.DEFAULT_MAX_PIXELS,
+) -> DecodedImage:
+    """Decode the first ``layers`` layers (all when None).
+
+    A truncated file decodes every complete layer; the others are listed in ``missing`` and a
+    warning says so. A layer whose CRC fails raises :class:`CorruptBitstreamError`, naming how
+    many layers before it are intact (decode those with ``layers=`` that number). A file whose
+    image has more than ``max_pixels`` pixels raises :class:`ImageTooLargeError` before any work.
+    """
+    parsed, coder = _decoder(data, transform, max_pixels)
+    requested = len(parsed.layers) if layers is None else _whole_number(layers, "layers", 0, len(parsed.layers))
+    canvas = _Canvas(parsed.header, coder)
+    with _memory_guard(parsed.header):
+        done = sum(1 for _ in _layers(parsed, canvas, requested))  # layers decode in order, so a count
+        missing = tuple(range(done, requested))
+        if missing:
+            warnings.warn(f"the data ends early: layers {list(missing)} are missing.", stacklevel=2)
+        return canvas.snapshot(done, missing)
+
+
+class _memory_guard:
+    """Turn a MemoryError while decoding into :class:`ImageTooLargeError` with advice."""
+
+    def __init__(self, header: container.Header) -> None:
+        self.header = header
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, trace) -> bool:
+        if kind is MemoryError:
+            pixels = self.header.width * self.header.height
+            raise ImageTooLargeError(
+                f"out of memory decoding a {self.header.width}x{self.header.height} image ({pixels} pixels, "
+                f"about {math.ceil(pixels * 12 / 2**20)} MiB of working memory); free memory or lower max_pixels."
+            ) from error
+        return False

@@ -113,6 +113,8 @@ class DctTransform:
     """Block-DCT content coder (see the module docstring). Needs no weights."""
 
     name = "dct8"
+    block = BLOCK
+    honours_quality = True
 
     def encode_region(self, image: np.ndarray, region: np.ndarray, quality: int) -> tuple[bytes, float]:
         """Code the pixels of ``image`` (uint8, (H, W, C)) where ``region`` (bool, (H, W)) is True.
@@ -138,10 +140,14 @@ class DctTransform:
     def decode_region(
         self, payload: bytes, region: np.ndarray, channels: int, quality: int
     ) -> np.ndarray:
-        """Decode a payload into float YCbCr planes of shape (H, W, C); only ``region`` is valid."""
+        """Decode a payload into uint8 pixels of shape (H, W, C); only ``region`` is valid."""
+        return ycbcr_to_rgb(self.decode_planes(payload, region, channels, quality))
+
+    def decode_planes(self, payload: bytes, region: np.ndarray, channels: int, quality: int) -> np.ndarray:
+        """Decode a payload into float32 YCbCr planes of shape (H, W, C); only ``region`` is valid."""
         height, width = region.shape
         grid = BlockGrid.of_region(region)
-        planes = np.zeros((height + (-height) % BLOCK, width + (-width) % BLOCK, channels))
+        planes = np.zeros((height + (-height) % BLOCK, width + (-width) % BLOCK, channels), np.float32)
         if len(grid) == 0:
             return planes[:height, :width]
         levels = _decode_levels(payload, len(grid), channels)
@@ -152,7 +158,7 @@ class DctTransform:
         return planes[:height, :width]
 
     def to_rgb(self, planes: np.ndarray) -> np.ndarray:
-        """Convert decoded planes to uint8 pixels."""
+        """Convert decoded YCbCr planes (from :meth:`decode_planes`) to uint8 pixels."""
         return ycbcr_to_rgb(planes)
 
 
@@ -236,11 +242,11 @@ def _decode_levels(payload: bytes, count: int, channels: int) -> np.ndarray:
     table = gaussian_table() + categorical_table(_class_probabilities(class_bytes))
     reader = SymbolReader(payload[header_size:], table)
     classes = reader.read(np.full(count, len(SCALE_TABLE)))
-    if classes.max() >= class_count:
+    if classes.min() < 0 or classes.max() >= class_count:
         raise CorruptBitstreamError("content payload decodes to an impossible block class.")
     groups = _group_indexes(classes, channels)
     coded = _coded_mask(classes, channels)
-    symbols = np.zeros((count, channels, 64), dtype=np.int64)
+    symbols = np.zeros((count, channels, 64), dtype=np.int32)
     symbols[coded] = reader.read(scale_index[groups[coded]].astype(np.int64))
     symbols[:, :, 0] = np.cumsum(symbols[:, :, 0], axis=0)
     return symbols

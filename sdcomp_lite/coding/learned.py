@@ -1,9 +1,10 @@
 """A learned content transform: any CompressAI image model codes each layer's region.
 
-The region's bounding box is cropped (padded to a multiple of the model's stride, 64 pixels),
-pixels outside the region are set to the region's mean colour, and the model's own
-``compress()`` / ``decompress()`` pair codes it. The decoder keeps only the region's pixels.
-Quality selects nothing here: a CompressAI model has one rate, set by the checkpoint you load.
+The region's bounding box is cropped (padded to a multiple of the model's
+``downsampling_factor``), pixels outside the region are filled smoothly (push-pull), and the
+model's own ``compress()`` / ``decompress()`` pair codes it. The decoder keeps only the region's
+pixels. Quality selects nothing here (``honours_quality = False``): a CompressAI model has one
+rate, set by the checkpoint you load, so ``encode_to_budget`` refuses it.
 
 Use it with pretrained weights when you have them::
 
@@ -23,20 +24,26 @@ import warnings
 import numpy as np
 import torch
 
+from sdcomp_lite.coding.fill import push_pull_fill
 from sdcomp_lite.errors import BackendUnavailableError, CorruptBitstreamError
+from sdcomp_lite.types import box_from_mask
 
-STRIDE = 64
+DEFAULT_STRIDE = 64  # for models that do not say their downsampling factor
 _CROP = struct.Struct(">HHHHHH")  # x0, y0, crop width, crop height, latent height, latent width
 
 
 class CompressAITransform:
     """Wraps a CompressAI ``CompressionModel`` (with ``compress`` and ``decompress``)."""
 
+    block = 1
+    honours_quality = False
+
     def __init__(self, model: torch.nn.Module, label: str = "compressai") -> None:
         model.eval()
         model.update(force=True)
         self.model = model
-        self.name = f"ca:{label}"[:16]
+        self.stride = int(getattr(model, "downsampling_factor", DEFAULT_STRIDE))
+        self.name = f"ca:{label}"
 
     @classmethod
     def from_zoo(cls, architecture: str, quality: int = 3, pretrained: bool = True, checkpoint: str | None = None):
@@ -53,22 +60,28 @@ class CompressAITransform:
             raise BackendUnavailableError(
                 f"CompressAI has no image model {architecture!r}; choose one of {sorted(image_models)}"
             )
+        download = pretrained and checkpoint is None
         try:
-            model = image_models[architecture](quality=quality, pretrained=pretrained and checkpoint is None)
-        except Exception as error:  # network errors come in many types
+            model = image_models[architecture](quality=quality, pretrained=download)
+        except (OSError, RuntimeError) as error:  # urllib's URLError is an OSError; a bad file, a RuntimeError
+            if not download:
+                raise
             raise BackendUnavailableError(
                 f"could not download CompressAI weights for {architecture!r} ({error}). Offline, pass "
-                "checkpoint='path/to/weights.pth.tar' or use the default transform 'dct8'."
+                "checkpoint='path/to/weights.pth.tar' or use a transform that needs no weights, such as 'avif'."
             ) from error
         if checkpoint is not None:
-            state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+            try:
+                state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+            except FileNotFoundError as error:
+                raise BackendUnavailableError(f"no CompressAI checkpoint at {checkpoint!r}.") from error
             model.load_state_dict(state.get("state_dict", state))
         return cls(model, architecture)
 
     def encode_region(self, image: np.ndarray, region: np.ndarray, quality: int) -> tuple[bytes, float]:
         if not region.any():
             return b"", 0.0
-        x0, y0, (crop_h, crop_w), crop = _crop(image, region)
+        x0, y0, (crop_h, crop_w), crop = _crop(image, region, self.stride)
         with torch.no_grad():
             out = self.model.compress(_to_tensor(crop))
         strings = [s[0] for s in out["strings"]]
@@ -81,7 +94,7 @@ class CompressAITransform:
 
     def decode_region(self, payload: bytes, region: np.ndarray, channels: int, quality: int) -> np.ndarray:
         height, width = region.shape
-        planes = np.zeros((height, width, channels))
+        planes = np.zeros((height, width, channels), np.uint8)
         if not region.any():
             return planes
         try:
@@ -93,29 +106,27 @@ class CompressAITransform:
                 position += 4 + length
         except (struct.error, IndexError) as error:
             raise CorruptBitstreamError(f"learned-transform payload is malformed: {error}") from error
+        if crop_h * crop_w == 0 or latent_h * self.stride < crop_h or latent_w * self.stride < crop_w:
+            raise CorruptBitstreamError("learned-transform payload declares an impossible crop or latent size.")
+        if x0 + crop_w > width or y0 + crop_h > height or latent_h * latent_w > 4 * height * width:
+            raise CorruptBitstreamError("learned-transform payload declares a crop outside the image.")
         with torch.no_grad():
             pixels = self.model.decompress(strings, (latent_h, latent_w))["x_hat"]
         crop = (pixels[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255.0)[:crop_h, :crop_w]
         if channels == 1:
             crop = crop.mean(axis=2, keepdims=True)
-        planes[y0 : y0 + crop_h, x0 : x0 + crop_w] = crop[: height - y0, : width - x0]
+        planes[y0 : y0 + crop_h, x0 : x0 + crop_w] = np.clip(np.rint(crop), 0, 255).astype(np.uint8)
         return planes
 
-    def to_rgb(self, planes: np.ndarray) -> np.ndarray:
-        return np.clip(np.rint(planes), 0, 255).astype(np.uint8)
 
-
-def _crop(image: np.ndarray, region: np.ndarray) -> tuple[int, int, tuple[int, int], np.ndarray]:
-    """The region's box, padded to the model's stride; outside pixels set to the region's mean."""
-    ys, xs = np.nonzero(region)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    crop = image[y0:y1, x0:x1].astype(np.float64)
+def _crop(image: np.ndarray, region: np.ndarray, stride: int) -> tuple[int, int, tuple[int, int], np.ndarray]:
+    """The region's box, padded to the model's stride; outside pixels filled smoothly (push-pull)."""
+    x0, y0, x1, y1 = (int(v) for v in box_from_mask(region))
+    crop = push_pull_fill(image[y0:y1, x0:x1], region[y0:y1, x0:x1]).astype(np.float64)
     if crop.shape[2] == 1:
         crop = np.repeat(crop, 3, axis=2)
-    inside = region[y0:y1, x0:x1]
-    crop[~inside] = crop[inside].mean(axis=0)
     size = crop.shape[:2]
-    pad_y, pad_x = (-size[0]) % STRIDE, (-size[1]) % STRIDE
+    pad_y, pad_x = (-size[0]) % stride, (-size[1]) % stride
     crop = np.pad(crop, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
     return int(x0), int(y0), size, crop
 

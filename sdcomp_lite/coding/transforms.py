@@ -1,13 +1,16 @@
-"""Registry of content transforms: short names to constructors, as CompressAI's zoo does.
+"""Layer coders by name, as CompressAI's zoo keeps its models: a :class:`~sdcomp_lite.registry.Registry`.
 
 A content transform codes the pixels of one region and decodes them back::
 
-    encode_region(image uint8 (H, W, C), region bool (H, W), quality int) -> (payload, estimated_bits)
-    decode_region(payload, region, channels, quality) -> float planes (H, W, C), valid in region
-    to_rgb(planes) -> uint8 (H, W, C)
+    encode_region(image uint8 (H, W, C), region bool (H, W), quality int 1..100) -> (payload, estimated_bits)
+    decode_region(payload, region, channels, quality) -> uint8 (H, W, C), valid where region is True
 
-The default, ``"dct8"``, needs no weights. ``"compressai:<zoo name>"`` wraps a learned
-CompressAI model (see :mod:`sdcomp_lite.coding.learned`).
+and says ``name`` (stored in the header, at most 64 ASCII characters), ``block`` (the size its
+crops align to) and ``honours_quality`` (False for a learned model of one fixed rate).
+
+``avif`` is the default (it measures best, see ``benchmarks/``); ``jpegxl`` is the other image
+codec; ``dct8`` is the glass-box block-DCT coder that notebook 03 teaches; ``compressai:<zoo name>``
+wraps a learned CompressAI model (:mod:`sdcomp_lite.coding.learned`).
 """
 
 from __future__ import annotations
@@ -16,38 +19,70 @@ from typing import Protocol
 
 import numpy as np
 
-from sdcomp_lite.coding.dct import DctTransform
 from sdcomp_lite.errors import UnknownBackendError
+from sdcomp_lite.registry import Registry
+
+DEFAULT_TRANSFORM = "avif"
 
 
 class ContentTransform(Protocol):
-    """What the codec needs from a transform."""
+    """What the codec needs from a layer coder."""
 
     name: str
+    block: int
+    honours_quality: bool
 
     def encode_region(self, image: np.ndarray, region: np.ndarray, quality: int) -> tuple[bytes, float]: ...
 
     def decode_region(self, payload: bytes, region: np.ndarray, channels: int, quality: int) -> np.ndarray: ...
 
-    def to_rgb(self, planes: np.ndarray) -> np.ndarray: ...
+
+def _avif(**options):
+    from sdcomp_lite.coding.image_coders import AvifCoder
+
+    return AvifCoder(**options)
 
 
-def available_transforms() -> list[str]:
-    """Names accepted by :func:`get_transform` (learned ones need their weights)."""
-    return ["dct8", "compressai:<zoo model name>, e.g. compressai:bmshj2018-hyperprior"]
+def _jpegxl(**options):
+    from sdcomp_lite.coding.image_coders import JpegXlCoder
+
+    return JpegXlCoder(**options)
+
+
+def _dct8(**options):
+    from sdcomp_lite.coding.dct import DctTransform
+
+    return DctTransform(**options)
+
+
+def _compressai(architecture: str, **options):
+    from sdcomp_lite.coding.learned import CompressAITransform
+
+    return CompressAITransform.from_zoo(architecture, **options)
+
+
+def _learned_in_header(label: str, **options):
+    raise UnknownBackendError(
+        f"this bitstream was coded with the learned transform 'ca:{label}'; decode it with the same model: "
+        "decode(data, transform=CompressAITransform(model, label))."
+    )
+
+
+TRANSFORMS: Registry[ContentTransform] = Registry("transform")
+TRANSFORMS.add("avif", "AVIF (AV1 intra, libaom via imagecodecs) per layer; the default", _avif)
+TRANSFORMS.add("jpegxl", "JPEG XL (libjxl via imagecodecs) per layer", _jpegxl)
+TRANSFORMS.add("dct8", "8x8 block DCT + Gaussian model + CompressAI rANS: the glass-box coder of notebook 03", _dct8)
+TRANSFORMS.add("compressai:", "a CompressAI zoo model, e.g. compressai:bmshj2018-hyperprior (needs weights)",
+               _compressai, prefix=True)
+TRANSFORMS.add("ca:", "what a learned model writes in the header; decode with the model object", _learned_in_header,
+               prefix=True)
+
+
+def available_transforms() -> dict[str, str]:
+    """Names accepted by :func:`get_transform`, with a one-line description each."""
+    return {name: text for name, text in TRANSFORMS.available().items() if name != "ca:"}
 
 
 def get_transform(name: str, **options) -> ContentTransform:
     """The transform called ``name``; ``options`` go to its constructor."""
-    if name == "dct8":
-        return DctTransform()
-    if name.startswith("compressai:"):
-        from sdcomp_lite.coding.learned import CompressAITransform
-
-        return CompressAITransform.from_zoo(name.split(":", 1)[1], **options)
-    if name.startswith("ca:"):
-        raise UnknownBackendError(
-            f"this bitstream was coded with the learned transform {name!r}; decode it with the same "
-            "model: decode(data, transform=CompressAITransform(model))."
-        )
-    raise UnknownBackendError(f"unknown transform {name!r}; choose one of: {', '.join(available_transforms())}")
+    return TRANSFORMS.get(name, **options)

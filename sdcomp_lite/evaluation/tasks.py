@@ -25,6 +25,7 @@ import numpy as np
 from sdcomp_lite.errors import UnknownBackendError
 from sdcomp_lite.grounding.base import GroundedObject
 from sdcomp_lite.grounding.quality import score_grounding
+from sdcomp_lite.metrics import mask_iou
 from sdcomp_lite.registry import Registry
 
 
@@ -38,11 +39,6 @@ class Task(Protocol):
     def run(self, image: np.ndarray) -> Any: ...
 
     def score(self, prediction: Any, reference: Any) -> dict[str, float]: ...
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return float(np.count_nonzero(a & b) / union) if union else 1.0
 
 
 def _union(objects: list[GroundedObject], shape) -> np.ndarray:
@@ -64,7 +60,7 @@ class _MediaPipeTask:
 
 
 class PersonSegmentationTask(_MediaPipeTask):
-    """People as masks (MediaPipe); scored by IoU of the union of people masks."""
+    """People as masks (MediaPipe); scored by IoU of the union of people masks (1.0 when neither has a person)."""
 
     name = "person-segmentation"
     metric = "miou"
@@ -73,7 +69,7 @@ class PersonSegmentationTask(_MediaPipeTask):
 
     def score(self, prediction, reference) -> dict[str, float]:
         shape = reference[0].mask.shape if reference else (prediction[0].mask.shape if prediction else (1, 1))
-        return {"miou": _iou(_union(prediction, shape), _union(reference, shape))}
+        return {"miou": mask_iou(_union(prediction, shape), _union(reference, shape))}
 
 
 class FaceDetectionTask(_MediaPipeTask):

@@ -71,14 +71,10 @@ def _score_rows(base: dict, image: np.ndarray, tasks: dict, task_references: dic
 
 
 def _prefixes(encoded) -> Iterator[tuple[int, np.ndarray]]:
-    """(bytes, image) after each layer: one decode per layer with the progressive API."""
-    import sdcomp_lite.coding as coding
+    """(bytes, image) after each layer: one decode per layer (:func:`~sdcomp_lite.coding.decode_progressive`)."""
+    from sdcomp_lite.coding import decode_progressive
 
-    if hasattr(coding, "decode_progressive"):
-        steps = coding.decode_progressive(encoded.data)
-    else:  # until the progressive API lands: decode every prefix from layer 0
-        steps = (coding.decode(encoded.data, layers=k) for k in range(1, len(encoded.layers) + 1))
-    for layers, step in enumerate(steps, 1):
+    for layers, step in enumerate(decode_progressive(encoded.data), 1):
         yield encoded.prefix_bytes(layers), step.image
 
 
@@ -88,9 +84,8 @@ def _sdcomp_rows(unit, config, sample, tasks: dict, task_references: dict, ranki
     from sdcomp_lite.evaluation.sweep import parse_variant
 
     _, settings = parse_variant(unit.variant)
-    options = {"quality": unit.quality, "background_quality": int(settings.get("bq", unit.quality))}
-    if int(settings.get("bs", 1)) != 1:  # a new keyword of encode; scale 1 is its default
-        options["background_scale"] = int(settings["bs"])
+    options = {"quality": unit.quality, "background_quality": int(settings.get("bq", unit.quality)),
+               "background_scale": int(settings.get("bs", 1))}
     objects = _objects(sample, config)
     pixels = sample.image.shape[0] * sample.image.shape[1]
     coded: dict[tuple, list] = {}

@@ -1,0 +1,299 @@
+"""Layer coders built on ordinary image codecs: AVIF (libaom through imagecodecs) and JPEG XL.
+
+Each codes one layer's *region*: the box around the region (aligned to the coder's block size)
+is cropped, the pixels outside the region are filled smoothly (:func:`~sdcomp_lite.coding.fill.push_pull_fill`)
+so they cost almost nothing, and the crop goes to the codec. The decoder computes the same box
+from the region it already knows, so no box is stored.
+
+Only what the decoder cannot rebuild is stored. An AVIF file is an ISO-BMFF container (about
+275 bytes of boxes: ftyp, meta, hdlr, iloc, ispe, av1C, colr, ...) around the AV1 data; every
+field of those boxes follows from the crop's size and two bytes of the AV1 configuration, so a
+layer stores those two bytes, the colour-matrix code and the AV1 data, and the decoder rebuilds the container.
+JPEG XL is stored as its bare codestream (no container), which is already compact.
+
+Untrusted payloads: before a codec sees them, the image size the payload declares (the AV1
+sequence header, the JPEG XL size header) is checked against the crop the decoder expects, so
+a tiny file cannot make the codec allocate a huge frame.
+
+Quality 1..100 means the same direction for every coder (higher: better, larger):
+AVIF passes it to libavif's quality (0..100, where 100 is lossless) unchanged; JPEG XL maps it to a
+Butteraugli distance ``0.1 + 14.9 * (1 - (quality - 1) / 99) ** 2`` (quality 100: distance 0.1,
+quality 1: distance 15).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import imagecodecs
+import numpy as np
+
+from sdcomp_lite.coding.fill import aligned_box, push_pull_fill
+from sdcomp_lite.errors import BackendUnavailableError, CorruptBitstreamError
+
+AVIF_SPEED = 8  # libaom speed: 8 is fast and, on photographs, about as small as the slower 6
+_MONO_TO_RGB = 3
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def _full_box(kind: bytes, body: bytes, version: int = 0, flags: int = 0) -> bytes:
+    return _box(kind, struct.pack(">I", (version << 24) | flags) + body)
+
+
+def build_avif(width: int, height: int, av1c: bytes, matrix: int, av1_data: bytes) -> bytes:
+    """A single-image AVIF file around ``av1_data`` (the layout libavif 1.x writes for 8-bit colour).
+
+    ``av1c``: the two variable bytes of the AV1 configuration (profile, level, tier, depth,
+    subsampling); ``matrix``: the colour matrix code (6, BT.601, for lossy; 0, identity, for lossless).
+    """
+    profile = av1c[0] >> 5
+    brands = b"avifmif1miaf" + (b"MA1B" if profile == 0 else b"MA1A")
+    ftyp = _box(b"ftyp", b"avif" + b"\0\0\0\0" + brands)
+    hdlr = _full_box(b"hdlr", b"\0" * 4 + b"pict" + b"\0" * 12 + b"\0")
+    pitm = _full_box(b"pitm", struct.pack(">H", 1))
+    infe = _full_box(b"infe", struct.pack(">HH", 1, 0) + b"av01" + b"Color\0", version=2)
+    iinf = _full_box(b"iinf", struct.pack(">H", 1) + infe)
+    ispe = _full_box(b"ispe", struct.pack(">II", width, height))
+    pixi = _full_box(b"pixi", bytes([3, 8, 8, 8]))
+    av1c_box = _box(b"av1C", b"\x81" + av1c + b"\0")
+    colr = _box(b"colr", b"nclx" + struct.pack(">HHHB", 2, 2, matrix, 0x80))
+    ipco = _box(b"ipco", ispe + pixi + av1c_box + colr)
+    ipma = _full_box(b"ipma", struct.pack(">IHB", 1, 1, 4) + bytes([0x01, 0x02, 0x83, 0x04]))
+    iprp = _box(b"iprp", ipco + ipma)
+    iloc_size = 8 + 4 + 2 + 2 * 4 + 2 * 4  # the iloc box's size, known before its offset field is
+    meta_size = 12 + len(hdlr) + len(pitm) + iloc_size + len(iinf) + len(iprp)
+    data_offset = len(ftyp) + meta_size + 8
+    iloc = _full_box(b"iloc", bytes([0x44, 0x00]) + struct.pack(">HHHHII", 1, 1, 0, 1, data_offset, len(av1_data)))
+    meta = _full_box(b"meta", hdlr + pitm + iloc + iinf + iprp)
+    return ftyp + meta + _box(b"mdat", av1_data)
+
+
+def _top_level_boxes(data: bytes) -> dict[bytes, bytes]:
+    boxes, position = {}, 0
+    while position + 8 <= len(data):
+        size, kind = struct.unpack_from(">I4s", data, position)
+        if size < 8 or position + size > len(data):
+            break
+        boxes[kind] = data[position + 8 : position + size]
+        position += size
+    return boxes
+
+
+class _Bits:
+    """MSB-first bit reader (AV1)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.position = data, 0
+
+    def read(self, count: int) -> int:
+        value = 0
+        for _ in range(count):
+            byte = self.position >> 3
+            if byte >= len(self.data):
+                raise CorruptBitstreamError("an AV1 sequence header ends early.")
+            value = (value << 1) | ((self.data[byte] >> (7 - (self.position & 7))) & 1)
+            self.position += 1
+        return value
+
+
+def _leb128(data: bytes, position: int) -> tuple[int, int]:
+    value = 0
+    for index in range(8):
+        if position >= len(data):
+            raise CorruptBitstreamError("an AV1 unit's size field ends early.")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << (7 * index)
+        if not byte & 0x80:
+            return value, position
+    raise CorruptBitstreamError("an AV1 unit's size field is too long.")
+
+
+def av1_frame_sizes(av1_data: bytes) -> list[tuple[int, int]]:
+    """The maximum frame size (width, height) declared by every sequence header in ``av1_data``.
+
+    Only still-picture sequence headers with ``reduced_still_picture_header`` (what libavif
+    writes for one image) are accepted; anything else raises :class:`CorruptBitstreamError`.
+    """
+    sizes, position = [], 0
+    while position < len(av1_data):
+        header = av1_data[position]
+        obu_type, has_extension, has_size = (header >> 3) & 0xF, (header >> 2) & 1, (header >> 1) & 1
+        position += 1 + has_extension
+        if not has_size:
+            raise CorruptBitstreamError("an AV1 unit without a size field; not an sdcomp-lite AVIF layer.")
+        size, position = _leb128(av1_data, position)
+        if position + size > len(av1_data):
+            raise CorruptBitstreamError("an AV1 unit runs past the end of its layer.")
+        if obu_type == 1:
+            sizes.append(_sequence_frame_size(av1_data[position : position + size]))
+        position += size
+    if not sizes:
+        raise CorruptBitstreamError("an AVIF layer holds no AV1 sequence header.")
+    return sizes
+
+
+def _sequence_frame_size(payload: bytes) -> tuple[int, int]:
+    bits = _Bits(payload)
+    bits.read(3)  # seq_profile
+    still_picture, reduced = bits.read(1), bits.read(1)
+    if not (still_picture and reduced):
+        raise CorruptBitstreamError("an AV1 sequence header that is not a reduced still-picture header.")
+    bits.read(5)  # seq_level_idx[0]
+    width_bits, height_bits = bits.read(4) + 1, bits.read(4) + 1
+    return bits.read(width_bits) + 1, bits.read(height_bits) + 1
+
+
+class AvifCoder:
+    """AVIF (AV1 intra, 4:2:0, libaom through imagecodecs) for one region; container rebuilt at decode."""
+
+    name = "avif"
+    block = 8
+    honours_quality = True
+
+    def __init__(self, speed: int = AVIF_SPEED) -> None:
+        if not imagecodecs.AVIF.available:
+            raise BackendUnavailableError("imagecodecs was built without AVIF; reinstall imagecodecs from PyPI.")
+        self.speed = int(speed)
+
+    def encode_region(self, image: np.ndarray, region: np.ndarray, quality: int) -> tuple[bytes, float]:
+        """Code ``image`` (uint8 (H, W, C)) where ``region`` (bool (H, W)) is True: payload and its bits."""
+        box = aligned_box(region, self.block)
+        if box is None:
+            return b"", 0.0
+        crop = _crop_rgb(image, region, box)
+        avif = bytes(imagecodecs.avif_encode(crop, level=int(quality), speed=self.speed, pixelformat="yuv420",
+                                             numthreads=1))
+        boxes = _top_level_boxes(avif)
+        av1_data = boxes.get(b"mdat", b"")
+        av1c = avif[avif.find(b"av1C") + 5 : avif.find(b"av1C") + 7]
+        matrix = avif[avif.find(b"nclx") + 9] if b"nclx" in avif else -1
+        if not 0 <= matrix < 256 or build_avif(crop.shape[1], crop.shape[0], av1c, matrix, av1_data) != avif:
+            raise BackendUnavailableError(
+                "this libavif writes a container sdcomp-lite cannot rebuild; install imagecodecs 2024-2026 "
+                "(libavif 1.x) or use transform='jpegxl'."
+            )
+        payload = av1c + bytes([matrix]) + av1_data
+        return payload, 8.0 * len(payload)
+
+    def decode_region(self, payload: bytes, region: np.ndarray, channels: int, quality: int) -> np.ndarray:
+        """Decode a payload into uint8 (H, W, channels); only ``region`` is valid."""
+        out = np.zeros((*region.shape, channels), np.uint8)
+        box = aligned_box(region, self.block)
+        if box is None:
+            return out
+        y0, y1, x0, x1 = box
+        if len(payload) < 4:
+            raise CorruptBitstreamError("an AVIF layer is too short.")
+        for width, height in av1_frame_sizes(payload[3:]):
+            if (width, height) != (x1 - x0, y1 - y0):
+                raise CorruptBitstreamError(
+                    f"an AVIF layer declares a {width}x{height} frame where its region needs {x1 - x0}x{y1 - y0}."
+                )
+        try:
+            avif = build_avif(x1 - x0, y1 - y0, payload[:2], payload[2], payload[3:])
+            pixels = np.asarray(imagecodecs.avif_decode(avif, numthreads=1))
+        except Exception as error:  # imagecodecs raises its own error types for bad data
+            raise CorruptBitstreamError(f"an AVIF layer cannot be decoded: {error}") from error
+        _paste(out, pixels, box, channels)
+        return out
+
+
+def jpegxl_distance(quality: int) -> float:
+    """Butteraugli distance for a quality 1..100 (see the module docstring)."""
+    return 0.1 + 14.9 * (1.0 - (int(quality) - 1) / 99.0) ** 2
+
+
+class _LsbBits:
+    """LSB-first bit reader (JPEG XL)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.position = data, 0
+
+    def read(self, count: int) -> int:
+        value = 0
+        for index in range(count):
+            byte = self.position >> 3
+            if byte >= len(self.data):
+                raise CorruptBitstreamError("a JPEG XL size header ends early.")
+            value |= ((self.data[byte] >> (self.position & 7)) & 1) << index
+            self.position += 1
+        return value
+
+    def u32_size(self) -> int:
+        return self.read((9, 13, 18, 30)[self.read(2)]) + 1
+
+
+_JXL_RATIOS = {1: (1, 1), 2: (12, 10), 3: (4, 3), 4: (3, 2), 5: (16, 9), 6: (5, 4), 7: (2, 1)}
+
+
+def jpegxl_size(codestream: bytes) -> tuple[int, int]:
+    """(width, height) from a bare JPEG XL codestream's size header."""
+    if codestream[:2] != b"\xff\x0a":
+        raise CorruptBitstreamError("a JPEG XL layer does not start with a bare codestream signature.")
+    bits = _LsbBits(codestream[2:])
+    small = bits.read(1)
+    height = (bits.read(5) + 1) * 8 if small else bits.u32_size()
+    ratio = bits.read(3)
+    if ratio:
+        numerator, denominator = _JXL_RATIOS[ratio]
+        return height * numerator // denominator, height
+    return ((bits.read(5) + 1) * 8 if small else bits.u32_size()), height
+
+
+class JpegXlCoder:
+    """JPEG XL (libjxl through imagecodecs) for one region, stored as a bare codestream."""
+
+    name = "jpegxl"
+    block = 8
+    honours_quality = True
+
+    def __init__(self, effort: int = 5) -> None:
+        if not imagecodecs.JPEGXL.available:
+            raise BackendUnavailableError("imagecodecs was built without JPEG XL; reinstall imagecodecs from PyPI.")
+        self.effort = int(effort)
+
+    def encode_region(self, image: np.ndarray, region: np.ndarray, quality: int) -> tuple[bytes, float]:
+        box = aligned_box(region, self.block)
+        if box is None:
+            return b"", 0.0
+        crop = _crop_rgb(image, region, box)
+        payload = bytes(imagecodecs.jpegxl_encode(crop, distance=jpegxl_distance(quality), effort=self.effort,
+                                                  usecontainer=False, numthreads=1))
+        return payload, 8.0 * len(payload)
+
+    def decode_region(self, payload: bytes, region: np.ndarray, channels: int, quality: int) -> np.ndarray:
+        out = np.zeros((*region.shape, channels), np.uint8)
+        box = aligned_box(region, self.block)
+        if box is None:
+            return out
+        y0, y1, x0, x1 = box
+        if jpegxl_size(payload) != (x1 - x0, y1 - y0):
+            raise CorruptBitstreamError("a JPEG XL layer declares another size than its region needs.")
+        try:
+            pixels = np.asarray(imagecodecs.jpegxl_decode(payload, numthreads=1))
+        except Exception as error:  # imagecodecs raises its own error types for bad data
+            raise CorruptBitstreamError(f"a JPEG XL layer cannot be decoded: {error}") from error
+        _paste(out, pixels, box, channels)
+        return out
+
+
+def _crop_rgb(image: np.ndarray, region: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The box of ``image`` with pixels outside ``region`` filled smoothly, as uint8 RGB."""
+    y0, y1, x0, x1 = box
+    crop = push_pull_fill(image[y0:y1, x0:x1], region[y0:y1, x0:x1])
+    if crop.shape[2] == 1:
+        crop = np.repeat(crop, _MONO_TO_RGB, axis=2)
+    return np.ascontiguousarray(crop)
+
+
+def _paste(out: np.ndarray, pixels: np.ndarray, box: tuple[int, int, int, int], channels: int) -> None:
+    y0, y1, x0, x1 = box
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    if pixels.shape[:2] != (y1 - y0, x1 - x0) or pixels.dtype != np.uint8:
+        raise CorruptBitstreamError(f"a layer decodes to {pixels.shape} {pixels.dtype}, not its region's crop.")
+    out[y0:y1, x0:x1] = pixels[:, :, :channels] if channels == 3 else pixels[:, :, :1]
