@@ -130,7 +130,7 @@ class SweepState:
 
 def package_versions() -> dict[str, str]:
     names = ("sdcomp-lite", "torch", "compressai", "numpy", "pillow", "imagecodecs", "mediapipe", "opencv-contrib-python",
-             "transformers", "sentence-transformers", "pycocotools", "bjontegaard", "dask", "distributed")
+             "transformers", "sentence-transformers", "pycocotools", "scipy", "dask", "distributed")
     versions = {}
     for name in names:
         try:
