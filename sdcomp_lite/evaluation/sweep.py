@@ -49,11 +49,19 @@ REFERENCES = ("pseudo", "annotations")
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """What to run. Every field has a default that runs offline in a few minutes on 2 cores.
+    """What to run. Every field has a default that runs offline in a few minutes on 2 cores;
+    ``benchmarks/sweep_default.json`` adds a grid of background qualities and scales.
 
     ``reference``: ``"pseudo"`` scores every task against its own prediction on the original
     image; ``"annotations"`` scores instance segmentation against data/ annotations instead.
-    ``objects``: where the codec's layers come from, ``"annotations"`` or a grounder name.
+    ``objects``: where the codec's layers (and roi-hevc's boxes) come from, ``"annotations"`` or a
+    grounder name.
+    ``rankers``: each orders the objects for each task with that task's ranking prompt ("find
+    every person"); ``ranking_task``, when set, is one prompt for every task instead.
+    ``sdcomp_qualities`` x ``background_qualities`` x ``background_scales``: sdcomp-lite's grid.
+    The background layer is coded at a background quality (only those <= the objects' quality; an
+    empty tuple codes it at the objects' quality) and at 1 / scale of the resolution.
+    ``codecs``: the anchors (see ``REFERENCE_CODECS.available()``), each over its own qualities.
     ``scheduler``: a Dask scheduler address; None starts a local cluster of ``workers`` processes.
     """
 
@@ -62,12 +70,19 @@ class SweepConfig:
     reference: str = "pseudo"
     objects: str = "annotations"
     rankers: tuple[str, ...] = ("offline", "area")
-    ranking_task: str = "general"
+    ranking_task: str | None = None
     sdcomp_qualities: tuple[int, ...] = (10, 30, 50)
-    background_drop: int = 0
-    codecs: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc")
+    background_qualities: tuple[int, ...] = ()
+    background_scales: tuple[int, ...] = (1,)
+    codecs: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "roi-hevc")
     scheduler: str | None = None
     workers: int = 2
+
+    def ranking_prompt(self, task: str) -> str:
+        """What the rankers are told for ``task``: its registered prompt, or ``ranking_task`` if set."""
+        from sdcomp_lite.evaluation.tasks import task_class
+
+        return self.ranking_task or task_class(task).prompt
 
     @classmethod
     def from_json(cls, path: str | Path) -> SweepConfig:
@@ -115,7 +130,7 @@ class SweepState:
 
 def package_versions() -> dict[str, str]:
     names = ("sdcomp-lite", "torch", "compressai", "numpy", "pillow", "imagecodecs", "mediapipe", "opencv-contrib-python",
-             "transformers", "sentence-transformers", "pycocotools", "bjontegaard", "dask", "distributed")
+             "transformers", "sentence-transformers", "pycocotools", "scipy", "dask", "distributed")
     versions = {}
     for name in names:
         try:
@@ -386,17 +401,51 @@ def _open_for_appending(path: Path):
         raise SweepStateError(f"cannot open {path}: {_one_line(error)}. Check the folder's permissions.") from error
 
 
+def variant_name(name: str, **settings: object) -> str:
+    """A results.csv variant: a curve family's name, then ``key=value`` settings (``offline bq=10 bs=4``)."""
+    return " ".join([name, *(f"{key}={value}" for key, value in settings.items())]).strip()
+
+
+def parse_variant(variant: str) -> tuple[str, dict[str, str]]:
+    """The family name and the settings of a variant written by :func:`variant_name`."""
+    words = variant.split()
+    settings = dict(word.split("=", 1) for word in words if "=" in word)
+    return " ".join(word for word in words if "=" not in word), settings
+
+
+def sdcomp_variants(config: SweepConfig, quality: int) -> list[str]:
+    """sdcomp-lite's variants at ``quality``: ranker, background quality (``bq``) and scale (``bs``)."""
+    backgrounds = [b for b in config.background_qualities if b <= quality] if config.background_qualities else [None]
+    return [variant_name(ranker, **({} if b is None else {"bq": b}), bs=scale)
+            for ranker in config.rankers for b in backgrounds for scale in config.background_scales]
+
+
 def work_units(config: SweepConfig) -> list[WorkUnit]:
     """Every (image, codec, variant, quality) of the sweep, in a fixed order."""
     from sdcomp_lite.evaluation.codecs import get_reference_codec
 
     units = []
     for image in config.images:
-        for ranker in config.rankers:
-            units += [WorkUnit(image, "sdcomp-lite", ranker, q) for q in config.sdcomp_qualities]
-        for codec in config.codecs:
-            units += [WorkUnit(image, codec, "", q) for q in get_reference_codec(codec).qualities]
+        units += [WorkUnit(image, "sdcomp-lite", variant, q)
+                  for q in config.sdcomp_qualities for variant in sdcomp_variants(config, q)]
+        for name in config.codecs:
+            codec = get_reference_codec(name)
+            units += [WorkUnit(image, name, variant, q) for variant in codec.variants for q in codec.qualities]
     return units
+
+
+def ranking_jobs(config: SweepConfig) -> list[tuple[str, str, str]]:
+    """Every (image, ranker, prompt) a sweep ranks once: one prompt per task, shared where equal."""
+    prompts = dict.fromkeys(config.ranking_prompt(task) for task in config.tasks)
+    return [(image, ranker, prompt) for image in config.images for ranker in config.rankers for prompt in prompts]
+
+
+def unit_rankings(unit: WorkUnit, config: SweepConfig, rankings: dict) -> dict:
+    """The rankings (or their futures) an sdcomp-lite unit codes with, by task; {} for an anchor."""
+    if unit.codec != "sdcomp-lite":
+        return {}
+    ranker, _ = parse_variant(unit.variant)
+    return {task: rankings[(unit.image, ranker, config.ranking_prompt(task))] for task in config.tasks}
 
 
 def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) -> Path:
@@ -427,13 +476,10 @@ def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) ->
     client = Client(config.scheduler or cluster)
     try:
         references = {image: client.submit(worker.references, image, config, pure=False) for image in config.images}
-        rankings = {
-            (image, ranker): client.submit(worker.rank_objects, image, ranker, config, pure=False)
-            for image in config.images for ranker in config.rankers
-        }
+        rankings = {job: client.submit(worker.rank_objects, *job, config, pure=False) for job in ranking_jobs(config)}
         futures = {
             client.submit(worker.run_unit, unit, config, references[unit.image],
-                          rankings.get((unit.image, unit.variant)), pure=False): unit
+                          unit_rankings(unit, config, rankings), pure=False): unit
             for unit in units
         }
         with _open_for_appending(folder / "results.csv") as results, _open_for_appending(folder / "units.csv") as finished:
