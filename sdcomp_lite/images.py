@@ -13,8 +13,6 @@ from sdcomp_lite.errors import DataFileError, InvalidImageError
 MAX_SIDE = 65_535
 MAX_PIXELS = 2**28  # 268 megapixels: about 0.8 GB as 8-bit RGB
 
-ImageLike = "np.ndarray | Image.Image | str | Path"
-
 
 def load_image(path: str | Path) -> Image.Image:
     """Open an image file fully (so that truncated files fail here, not later).

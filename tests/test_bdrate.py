@@ -77,3 +77,30 @@ def test_smoothed_front_is_the_envelope_of_fitted_settings_and_never_above_the_r
     assert smooth == [(1.0, 0.2), (1.5, 0.6), (2.0, pytest.approx(0.7)), (4.0, 0.8), (5.0, 0.85)]
     best_raw = {rate: max(s for r, s in raw if r <= rate) for rate, _ in smooth}
     assert all(score <= best_raw[rate] + 1e-12 for rate, score in smooth)
+
+
+def test_agrees_with_the_bjontegaard_package_on_random_curves():
+    """Cross-check with the field's reference implementation (pchip, on the same fronts)."""
+    import warnings
+
+    import bjontegaard
+    import numpy as np
+
+    from sdcomp_lite.evaluation.bdrate import bd_rate, pareto_front
+
+    rng = np.random.default_rng(4)
+    compared = 0
+    for _ in range(20):
+        rates = np.sort(rng.uniform(0.05, 2.0, 6))
+        anchor = [(r, 20 + 8 * np.log(r) + rng.normal(0, 0.2)) for r in rates]
+        test = [(r * rng.uniform(0.6, 1.4), s + rng.normal(0, 0.3)) for r, s in anchor]
+        a, t = pareto_front(anchor), pareto_front(test)
+        if len(a) < 4 or len(t) < 4:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reference = bjontegaard.bd_rate([p[0] for p in a], [p[1] for p in a], [p[0] for p in t], [p[1] for p in t],
+                                            method="pchip", require_matching_points=False, min_overlap=0.0)
+        assert abs(bd_rate(anchor, test).percent - reference) < 0.5
+        compared += 1
+    assert compared >= 10

@@ -23,10 +23,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from sdcomp_lite.errors import UnknownBackendError
-from sdcomp_lite.grounding.base import GroundedObject
 from sdcomp_lite.grounding.quality import score_grounding
 from sdcomp_lite.metrics import mask_iou
 from sdcomp_lite.registry import Registry
+from sdcomp_lite.types import SceneObject
 
 
 class Task(Protocol):
@@ -41,7 +41,7 @@ class Task(Protocol):
     def score(self, prediction: Any, reference: Any) -> dict[str, float]: ...
 
 
-def _union(objects: list[GroundedObject], shape) -> np.ndarray:
+def _union(objects: list[SceneObject], shape) -> np.ndarray:
     return np.logical_or.reduce([o.mask for o in objects]) if objects else np.zeros(shape, bool)
 
 
@@ -55,7 +55,7 @@ class _MediaPipeTask:
 
         self.model = MediaPipeGrounder()
 
-    def run(self, image: np.ndarray) -> list[GroundedObject]:
+    def run(self, image: np.ndarray) -> list[SceneObject]:
         return self.model.ground(image, self.target)
 
 
@@ -97,7 +97,7 @@ class InstanceSegmentationTask:
 
         self.model = get_grounder(grounder)
 
-    def run(self, image: np.ndarray) -> list[GroundedObject]:
+    def run(self, image: np.ndarray) -> list[SceneObject]:
         return self.model.ground(image)
 
     def score(self, prediction, reference) -> dict[str, float]:
@@ -115,11 +115,10 @@ class PoseTask:
     prompt = "find every person's body pose"
 
     def run(self, image: np.ndarray) -> np.ndarray | None:
-        import mediapipe as mp
 
-        from sdcomp_lite.grounding.mediapipe_models import quiet_mediapipe
+        from sdcomp_lite.models import mediapipe_solutions, quiet_mediapipe
 
-        with quiet_mediapipe(), mp.solutions.pose.Pose(static_image_mode=True) as model:
+        with quiet_mediapipe(), mediapipe_solutions().pose.Pose(static_image_mode=True) as model:
             result = model.process(np.ascontiguousarray(image))
         if result.pose_landmarks is None:
             return None
@@ -192,8 +191,7 @@ class CaptioningTask:
     prompt = "describe the whole scene in one sentence"
 
     def __init__(self, model: str, max_new_tokens: int = 30, encoder=None) -> None:
-        from sdcomp_lite.grounding.transformers_detector import load_pretrained
-        from sdcomp_lite.ranking.embedding import load_text_encoder
+        from sdcomp_lite.models import load_pretrained, load_text_encoder
 
         self.processor, self.model = load_pretrained(model, "AutoModelForImageTextToText")
         self.max_new_tokens = max_new_tokens
@@ -249,7 +247,7 @@ class VQATask:
     prompt = "answer questions about the image"
 
     def __init__(self, model: str, questions: list[str], max_new_tokens: int = 10) -> None:
-        from sdcomp_lite.grounding.transformers_detector import load_pretrained
+        from sdcomp_lite.models import load_pretrained
 
         self.processor, self.model = load_pretrained(model, "AutoModelForVisualQuestionAnswering")
         self.questions = questions

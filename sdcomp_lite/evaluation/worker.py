@@ -9,16 +9,15 @@ from typing import Any
 import numpy as np
 
 from sdcomp_lite.data import load_sample
-from sdcomp_lite.grounding.base import GroundedObject
 from sdcomp_lite.types import SceneObject
 
 
 def _objects(sample, config) -> list[SceneObject]:
     if config.objects == "annotations":
         return list(sample.objects)
-    from sdcomp_lite.grounding import as_scene_objects, get_grounder
+    from sdcomp_lite.grounding import get_grounder
 
-    return as_scene_objects(get_grounder(config.objects).ground(sample.image))
+    return get_grounder(config.objects).ground(sample.image)
 
 
 def references(image: str, config) -> tuple[dict[str, Any], dict[str, str]]:
@@ -27,7 +26,7 @@ def references(image: str, config) -> tuple[dict[str, Any], dict[str, str]]:
     found, skipped = {}, {}
     for name in config.tasks:
         if name == "instance-segmentation" and config.reference == "annotations":
-            reference = [GroundedObject(o.label, o.box, o.mask, 1.0, "annotations") for o in sample.objects]
+            reference = list(sample.objects)
         else:
             reference = _task(name).run(sample.image)
         if reference is None or (isinstance(reference, list) and not reference):
