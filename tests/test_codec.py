@@ -1,3 +1,4 @@
+import functools
 import warnings
 
 import numpy as np
@@ -5,11 +6,14 @@ import pytest
 from PIL import Image
 
 from conftest import make_scene
-from sdcomp_lite.coding import decode, decode_progressive, encode, inspect, read_header
+from sdcomp_lite.coding import decode, decode_progressive, inspect, read_header
+from sdcomp_lite.coding import encode as encode_with_defaults
 from sdcomp_lite.errors import InvalidObjectError, InvalidParameterError
 from sdcomp_lite.metrics import psnr
 from sdcomp_lite.types import SceneObject
 
+# these tests are about the object and background layers; the preview layer has its own tests
+encode = functools.partial(encode_with_defaults, preview=False)
 TRANSFORMS = ["avif", "jpegxl", "dct8"]
 # PSNR (dB) each coder reaches at quality 90 on the noisy test scene: AVIF codes chroma at 4:2:0
 AT_90 = {"avif": 31, "jpegxl": 33, "dct8": 40}
@@ -243,6 +247,13 @@ def test_background_scale_shrinks_the_background_and_upsamples_it_back(scene):
         assert error < 40  # a blurred, not a broken, background
         sizes.append(inspect(encoded.data)[-1].length)
     assert sizes[0] > sizes[1] > sizes[2]
+
+
+def test_the_default_starts_with_a_small_preview(scene):
+    image, objects = scene
+    table = inspect(encode_with_defaults(image, objects).data)
+    assert [layer.kind for layer in table] == ["preview", "object", "object", "background"]
+    assert table[0].quality == 10 and table[0].scale == 8
 
 
 def test_preview_layer_fills_undecoded_pixels_better_than_a_flat_colour():

@@ -42,7 +42,7 @@ def test_sweep_writes_tidy_rows_and_the_exact_configuration(sweep):
     assert {r["codec"] for r in rows} == {"sdcomp-lite", "jpeg"}
     assert {r["task"] for r in rows} == {"person-segmentation"} and {r["reference"] for r in rows} == {"pseudo"}
     sdcomp = [r for r in rows if r["codec"] == "sdcomp-lite"]
-    assert {int(r["layers"]) for r in sdcomp} == {1, 2, 3, 4, 5, 6}
+    assert {int(r["layers"]) for r in sdcomp} == {1, 2, 3, 4, 5, 6, 7}  # the preview, 5 objects, the background
     assert {r["variant"] for r in sdcomp} == {"area bq=10 bs=1"}
     assert len({r["quality"] for r in rows if r["codec"] == "jpeg"}) == 8
     run = json.loads((sweep / "run.json").read_text())
@@ -150,7 +150,8 @@ def test_a_unit_codes_each_task_in_its_own_order_with_its_background_settings(mo
     monkeypatch.setattr(coding, "encode", recording_encode)
     rows = worker.run_unit(WorkUnit("astronaut", "sdcomp-lite", "offline bq=10 bs=4", 30), config, references, rankings)
     assert [ids for ids, _ in calls] == [list(rankings[t].order) for t in config.tasks]
-    assert all(options == {"quality": 30, "background_quality": 10, "background_scale": 4} for _, options in calls)
+    assert all(options == {"quality": 30, "background_quality": 10, "background_scale": 4, "mask_scale": 1,
+                           "preview": True} for _, options in calls)
     objects = {obj.object_id: obj for obj in load_sample("astronaut").objects}
     for task in config.tasks:
         first = next(r for r in rows if r["task"] == task and r["layers"] == 1)

@@ -46,7 +46,7 @@ def test_ranking_is_complete_deterministic_and_monotone(offline, astronaut):
 def test_ranking_sets_the_layer_order(offline, astronaut):
     image, objects = astronaut
     ranking = offline.rank(image, objects, "which country does the flag belong to?")
-    table = inspect(encode(image, ranking.apply(objects), quality=10).data)
+    table = inspect(encode(image, ranking.apply(objects), quality=10, preview=False).data)
     assert [layer.label for layer in table[:-1]] == ranking.labels(objects)
 
 

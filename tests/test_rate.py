@@ -1,8 +1,15 @@
+import functools
+
 import pytest
 
 from conftest import make_scene
-from sdcomp_lite.coding import encode, encode_to_budget, inspect
+from sdcomp_lite.coding import encode as encode_with_defaults
+from sdcomp_lite.coding import encode_to_budget as budget_with_defaults
+from sdcomp_lite.coding import inspect
 from sdcomp_lite.errors import RateControlError
+
+encode = functools.partial(encode_with_defaults, preview=False)  # the first layer is then an object
+encode_to_budget = functools.partial(budget_with_defaults, preview=False)
 
 
 def test_budget_is_met_with_the_best_quality_that_fits():

@@ -60,7 +60,8 @@ class SweepConfig:
     every person"); ``ranking_task``, when set, is one prompt for every task instead.
     ``sdcomp_qualities`` x ``background_qualities`` x ``background_scales``: sdcomp-lite's grid.
     The background layer is coded at a background quality (only those <= the objects' quality; an
-    empty tuple codes it at the objects' quality) and at 1 / scale of the resolution.
+    empty tuple codes it at the objects' quality) and at 1 / scale of the resolution. ``mask_scale``
+    and ``preview`` go to :func:`~sdcomp_lite.coding.encode` unchanged.
     ``codecs``: the anchors (see ``REFERENCE_CODECS.available()``), each over its own qualities.
     ``scheduler``: a Dask scheduler address; None starts a local cluster of ``workers`` processes.
     """
@@ -74,6 +75,8 @@ class SweepConfig:
     sdcomp_qualities: tuple[int, ...] = (10, 30, 50)
     background_qualities: tuple[int, ...] = ()
     background_scales: tuple[int, ...] = (1,)
+    mask_scale: int = 1
+    preview: bool = True
     codecs: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "roi-hevc")
     scheduler: str | None = None
     workers: int = 2
