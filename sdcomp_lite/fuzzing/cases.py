@@ -30,6 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from sdcomp_lite.coding import container
+from sdcomp_lite.coding.codec import encode
+from sdcomp_lite.coding.dct import BANDS
+from sdcomp_lite.coding.entropy import SCALE_TABLE, SymbolStream, categorical_table, gaussian_table
+from sdcomp_lite.coding.image_coders import _leb128
+from sdcomp_lite.coding.masks import _table_from_bytes
+from sdcomp_lite.errors import CorruptBitstreamError
+from sdcomp_lite.types import SceneObject
 
 TRANSFORMS = ("avif", "jpegxl", "dct8")  # the registered transforms that need no weights
 
@@ -68,8 +75,6 @@ SEED_CONFIGS = (
 
 def synthetic_scene(height: int, width: int, channels: int, objects: int, seed: int = 0):
     """A smooth noisy image (uint8 (H, W) or (H, W, 3)) and up to 4 objects: disc, rectangle, square, stripe."""
-    from sdcomp_lite.types import SceneObject
-
     rng = np.random.default_rng(seed)
     ys, xs = np.mgrid[:height, :width]
     base = np.stack([xs * 3.0, ys * 4.0, (xs + ys) * 2.0], axis=2) + rng.normal(0, 8, (height, width, 3))
@@ -89,8 +94,6 @@ def synthetic_scene(height: int, width: int, channels: int, objects: int, seed: 
 
 def seed_files(configs: Sequence[SeedConfig] = SEED_CONFIGS, transforms: Sequence[str] = TRANSFORMS) -> dict[str, bytes]:
     """Small real encodes, by name (``"dct8-64x64x1-p-s2"``): every config with every transform."""
-    from sdcomp_lite.coding.codec import encode
-
     seeds = {}
     for number, config in enumerate(configs):
         image, objects = synthetic_scene(config.height, config.width, config.channels, config.objects, seed=number)
@@ -257,7 +260,10 @@ def _table_field(draft, rng, seeds):
     row = rng.choice(draft.rows)
     name, bits = rng.choice((("kind", 8), ("object_id", 32), ("importance_bits", 32), ("quality", 8), ("scale", 8),
                              ("length", 32), ("crc", 32), ("label_length", 8)))
-    setattr(row, name, boundary_values(bits, rng))
+    value = boundary_values(bits, rng)
+    if name == "importance_bits" and rng.random() < 0.5:  # NaN, infinities, -0, the smallest and largest floats
+        value = rng.choice((0x7FC00000, 0x7F800000, 0xFF800000, 0x80000000, 0x00000001, 0x7F7FFFFF))
+    setattr(row, name, value)
     return True
 
 
@@ -446,9 +452,6 @@ def _mask_contexts(draft, rng, seeds):
 @_mutation("mask-symbols")
 def _mask_symbols(draft, rng, seeds):
     """The mask's pixels re-coded: all 0 (context 0, as the decoder will pick) except one odd value."""
-    from sdcomp_lite.coding.entropy import SymbolStream
-    from sdcomp_lite.coding.masks import _table_from_bytes
-
     i = _layer(draft, rng, ("object",))
     span = None if i is None else _mask_span(draft, i)
     if span is None or span[1] - span[0] < _BOX.size + _MASK_CONTEXTS:
@@ -480,8 +483,6 @@ def _content(draft: Draft, rng: random.Random, transform: str) -> tuple[int, int
 
 
 def _dct8_header_size(draft: Draft, payload: bytes, start: int) -> int | None:
-    from sdcomp_lite.coding.dct import BANDS
-
     classes = payload[start]
     size = 1 + classes + classes * draft.channels * BANDS
     return size if start + size <= len(payload) else None
@@ -534,9 +535,6 @@ def _dct8_short_stream(draft, rng, seeds):
 @_mutation("dct8-symbols")
 def _dct8_symbols(draft, rng, seeds):
     """The stream re-coded with the layer's own model: classes, then levels, some out of range."""
-    from sdcomp_lite.coding.dct import BANDS
-    from sdcomp_lite.coding.entropy import SCALE_TABLE, SymbolStream, categorical_table, gaussian_table
-
     found = _content(draft, rng, "dct8")
     if found is None:
         return False
@@ -563,9 +561,6 @@ def _dct8_symbols(draft, rng, seeds):
 
 def _obus(av1: bytes) -> list[tuple[int, int, int]]:
     """(start, size-field start, payload end) of each well-formed OBU of an AV1 stream."""
-    from sdcomp_lite.coding.image_coders import _leb128
-    from sdcomp_lite.errors import CorruptBitstreamError
-
     units, position = [], 0
     while position < len(av1):
         start = position
@@ -619,7 +614,7 @@ def _avif_obu(draft, rng, seeds):
     if action == 0:
         av1 = _edit(av1, unit_start, unit_start + 1, bytes([av1[unit_start] ^ (1 << rng.randrange(8))]))
     elif action == 1:
-        _, after = _leb128_from(av1, size_at)
+        _, after = _leb128(av1, size_at)
         size = end - after
         value = rng.choice((0, 1, size - 1, size + 1, 1 << 28, (1 << 32) - 1, 1 << 56, size)) & ((1 << 56) - 1)
         av1 = _edit(av1, size_at, after, _leb128_bytes(value, rng.choice((1, 1, 8, 9))))
@@ -631,29 +626,26 @@ def _avif_obu(draft, rng, seeds):
     return True
 
 
-def _leb128_from(data: bytes, position: int) -> tuple[int, int]:
-    from sdcomp_lite.coding.image_coders import _leb128
-
-    return _leb128(data, position)
-
-
 @_mutation("avif-sequence")
 def _avif_sequence(draft, rng, seeds):
-    """Bits of the AV1 sequence header: the frame size fields, or flags the size check does not read."""
+    """One bit of an AV1 sequence header: in the frame size fields, or anywhere."""
     found = _content(draft, rng, "avif")
     if found is None:
         return False
     i, start = found
     payload = draft.payloads[i]
     av1 = bytearray(payload[start + 3 :])
-    units = [(size_at, end) for start_, size_at, end in _obus(bytes(av1)) if (av1[start_] >> 3) & 0xF == 1]
+    units = [(size_at, end) for unit, size_at, end in _obus(bytes(av1)) if (av1[unit] >> 3) & 0xF == 1]
     if not units:
         return False
     size_at, end = rng.choice(units)
-    _, body = _leb128_from(bytes(av1), size_at)
+    _, body = _leb128(bytes(av1), size_at)
     if body >= end:
         return False
-    bit = rng.randrange(3, 13) if rng.random() < 0.5 else rng.randrange(8 * (end - body))
+    # bits 10..: frame_width_bits, frame_height_bits, then the maximum frame size (what the size check reads)
+    bit = rng.randrange(10, 40) if rng.random() < 0.5 else rng.randrange(8 * (end - body))
+    if body + bit // 8 >= len(av1):
+        return False
     av1[body + bit // 8] ^= 0x80 >> (bit % 8)
     draft.payloads[i] = payload[: start + 3] + bytes(av1)
     return True

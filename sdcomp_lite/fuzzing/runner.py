@@ -7,9 +7,9 @@ worker caps its address space at its baseline plus ``memory_limit`` and decodes 
 Outcomes: ``ok`` (decoded), ``sdcomp-error`` (an :class:`~sdcomp_lite.errors.SdcompError`; detail:
 its class), and the bugs: ``other-exception`` (any other exception), ``memory`` (a ``MemoryError``,
 also one wrapped in an ``SdcompError``: the limit is far above what the default pixel budget
-needs), ``signal`` (the worker died; detail: the signal) and ``hang`` (more than ``timeout``
-seconds of CPU, or killed after ``kill_after`` seconds of wall time; CPU time is what counts on a
-busy machine).
+needs), ``signal`` (the worker died; detail: the signal) and ``hang`` (more than ``timeout`` CPU seconds:
+CPU time, not wall time, is what counts on a busy machine; a worker that stays busy for
+``kill_after`` wall seconds without using that much CPU is a hang too).
 """
 
 from __future__ import annotations
@@ -157,14 +157,16 @@ class _Slot:
     position: int = -1  # of the case being decoded
     case: Case | None = None  # None when idle
     started: float = 0.0
+    cpu_started: float | None = None  # the worker's CPU seconds when the case was sent
 
 
 @dataclass
 class DecodePool:
     """Decodes cases in ``workers`` processes: ``memory_limit`` bytes above baseline, ``timeout`` CPU seconds a case.
 
-    Use it as a context manager (it stops its workers on exit). A worker still busy after
-    ``kill_after`` wall seconds (default: four times ``timeout``) is killed and the case is a hang.
+    Use it as a context manager (it stops its workers on exit). A worker is killed, and its case
+    is a hang, once it has spent ``timeout`` CPU seconds on the case, or ``kill_after`` wall seconds
+    (default: twelve times ``timeout``; where /proc is absent, CPU time is taken to be wall time).
     ``decoder`` (a module-level function of (data, mode)) replaces the codec, to test the pool itself.
     """
 
@@ -182,7 +184,7 @@ class DecodePool:
         self._context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         if "forkserver" in methods:
             self._context.set_forkserver_preload(_PRELOAD)
-        self.kill_after = 4 * self.timeout if self.kill_after is None else self.kill_after
+        self.kill_after = 12 * self.timeout if self.kill_after is None else self.kill_after
 
     def __enter__(self) -> DecodePool:
         return self
@@ -237,16 +239,14 @@ class DecodePool:
                 if slot.case is None and pending:
                     self._slots[k] = self._send(slot, *pending.popleft())
             busy = [slot for slot in self._slots if slot.case is not None]
-            deadline = min(slot.started for slot in busy) + self.kill_after
-            ready = wait([slot.connection for slot in busy], timeout=max(0.0, deadline - time.monotonic()))
+            # sleep until the first case reaches `timeout` wall seconds; after that, look at CPU time twice a second
+            check = max(min(slot.started for slot in busy) + self.timeout - time.monotonic(), 0.5)
+            ready = wait([slot.connection for slot in busy], timeout=check)
             for k, slot in enumerate(self._slots):
                 if slot.case is None:
                     continue
-                if slot.connection in ready:
-                    outcome = self._receive(slot)
-                elif time.monotonic() > slot.started + self.kill_after:
-                    outcome = Outcome(slot.case, "hang", "killed", time.monotonic() - slot.started)
-                else:
+                outcome = self._receive(slot) if slot.connection in ready else self._overdue(slot)
+                if outcome is None:
                     continue
                 results[slot.position] = outcome
                 if progress is not None:
@@ -265,7 +265,19 @@ class DecodePool:
             except OSError:  # the worker died between cases
                 slot = self._replace(slot)
         slot.position, slot.case, slot.started = position, case, time.monotonic()
+        slot.cpu_started = _cpu_seconds(slot.process.pid)
         return slot
+
+    def _overdue(self, slot: _Slot) -> Outcome | None:
+        """A hang outcome if the slot's case has used up its CPU time (or wall time), else None."""
+        wall = time.monotonic() - slot.started
+        if wall < self.timeout:
+            return None
+        now = _cpu_seconds(slot.process.pid)
+        cpu = wall if now is None or slot.cpu_started is None else now - slot.cpu_started
+        if cpu <= self.timeout and wall <= self.kill_after:
+            return None
+        return Outcome(slot.case, "hang", f"killed after {cpu:.1f} CPU s, {wall:.0f} s", wall, cpu)
 
     def _receive(self, slot: _Slot) -> Outcome:
         try:
@@ -278,6 +290,16 @@ class DecodePool:
         if cpu_seconds > self.timeout:
             return Outcome(slot.case, "hang", f"{cpu_seconds:.1f} CPU s", seconds, cpu_seconds)
         return Outcome(slot.case, outcome, detail, seconds, cpu_seconds, trace)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU seconds of process ``pid`` (from /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def summarise(outcomes: Sequence[Outcome]) -> dict:
