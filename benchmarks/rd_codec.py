@@ -18,7 +18,6 @@ import statistics
 import time
 from pathlib import Path
 
-import bjontegaard
 import matplotlib
 
 matplotlib.use("Agg")
@@ -28,6 +27,7 @@ from PIL import Image  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from sdcomp_lite import decode, encode, list_samples, load_sample  # noqa: E402
+from sdcomp_lite.evaluation.bdrate import bd_rate  # noqa: E402
 from sdcomp_lite.evaluation.codecs import get_reference_codec  # noqa: E402
 from sdcomp_lite.metrics import ms_ssim, psnr  # noqa: E402
 from sdcomp_lite.types import SceneObject  # noqa: E402
@@ -66,20 +66,28 @@ def _row(image_name, codec, quality, num_bytes, pixels, image, decoded) -> dict:
 
 
 def bd_rates(rows: list[dict], metric: str) -> dict[tuple[str, str, str], float]:
-    """BD-rate (%) of each sdcomp variant against each anchor, per image; negative = fewer bits."""
+    """BD-rate (%) of each sdcomp variant against each anchor, per image; negative = fewer bits.
+
+    One routine for this benchmark and the sweep report: :func:`sdcomp_lite.evaluation.bdrate.bd_rate`
+    (pchip of log-rate over the overlapping score interval); NaN where undefined.
+    """
     results = {}
-    images = sorted({r["image"] for r in rows})
-    for image in images:
-        curve = {}
-        for codec in {r["codec"] for r in rows}:
-            points = sorted((r["bpp"], r[metric]) for r in rows if r["image"] == image and r["codec"] == codec)
-            curve[codec] = ([p[0] for p in points], [p[1] for p in points])
+    for image in sorted({r["image"] for r in rows}):
+        curve = {codec: [(r["bpp"], r[metric]) for r in rows if r["image"] == image and r["codec"] == codec]
+                 for codec in {r["codec"] for r in rows}}
         for test in (c for c in curve if c.startswith("sdcomp")):
             for anchor in ANCHORS:
-                results[(image, test, anchor)] = float(
-                    bjontegaard.bd_rate(*curve[anchor], *curve[test], method="akima", require_matching_points=False)
-                )
+                results[(image, test, anchor)] = bd_rate(curve[anchor], curve[test]).percent
     return results
+
+
+def _mean_defined(values: list[float]) -> float:
+    defined = [v for v in values if not np.isnan(v)]
+    return float(np.mean(defined)) if defined else float("nan")
+
+
+def _percent(value: float) -> str:
+    return "n/a" if np.isnan(value) else f"{value:+.1f}%"
 
 
 def timing(repeats: int = 3) -> dict[str, float]:
@@ -135,10 +143,10 @@ def report(rows, estimate, timings, path: Path) -> str:
         for image in sorted({k[0] for k in rates}):
             for test in sorted({k[1] for k in rates}):
                 jpeg, webp = rates[(image, test, "jpeg")], rates[(image, test, "webp")]
-                lines.append(f"| {image} | {test} | {jpeg:+.1f}% | {webp:+.1f}% |")
+                lines.append(f"| {image} | {test} | {_percent(jpeg)} | {_percent(webp)} |")
         for test in sorted({k[1] for k in rates}):
-            mean = {a: np.mean([v for k, v in rates.items() if k[1] == test and k[2] == a]) for a in ANCHORS}
-            lines.append(f"| **mean** | {test} | **{mean['jpeg']:+.1f}%** | **{mean['webp']:+.1f}%** |")
+            mean = {a: _mean_defined([v for k, v in rates.items() if k[1] == test and k[2] == a]) for a in ANCHORS}
+            lines.append(f"| **mean** | {test} | **{_percent(mean['jpeg'])}** | **{_percent(mean['webp'])}** |")
         lines.append("")
     overhead = (estimate["actual"] - estimate["estimated"]) / estimate["estimated"]
     lines += ["## Entropy coding overhead", "",

@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"encode": _encode, "decode": _decode, "inspect": _inspect, "demo": _demo, "eval": _eval}
     try:
-        return commands[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(args.command)
+            return commands[args.command](args)
     except SdcompError as error:
         return _fail(args.command, str(error))
     except KeyboardInterrupt:
@@ -102,6 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args.command, "out of memory; try a smaller image, or a smaller --max-pixels budget")
     except OSError as error:  # a missing folder, a folder as output, a full disk, no permission
         return _fail(args.command, f"{error.strerror or error} ({error.filename or 'file'})")
+
+
+def _one_line_warning(command: str):
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"sdcomp-lite {command}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+    return show
 
 
 def _fail(command: str, message: str, status: int = 2) -> int:

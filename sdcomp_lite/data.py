@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from sdcomp_lite.errors import DataFileError
+from sdcomp_lite.errors import DataFileError, InvalidObjectError
 from sdcomp_lite.images import load_image, to_uint8_array
-from sdcomp_lite.types import SceneObject, box_mask
+from sdcomp_lite.types import MAX_IMPORTANCE, SceneObject, box_mask
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,8 +41,9 @@ def data_dir() -> Path:
 
 def list_samples(folder: Path | None = None) -> list[str]:
     """Names of the sample images, e.g. ``["astronaut", "chelsea", "coffee", "rocket"]``."""
-    coco = _read_json((folder or data_dir()) / "annotations.json")
-    return [Path(image["file_name"]).stem for image in coco["images"]]
+    path = (folder or data_dir()) / "annotations.json"
+    images, _, _ = _coco_parts(_read_json(path), path)
+    return [Path(image["file_name"]).stem for image in images]
 
 
 def load_sample(name: str, folder: Path | None = None) -> Sample:
@@ -57,35 +59,40 @@ def load_coco(path: str | Path, image_root: str | Path | None = None) -> dict[st
     """Read a COCO-format file (boxes with polygon or RLE masks) into samples keyed by file stem.
 
     Each annotation may carry a ``label`` (an instance name such as ``"left eye"``); otherwise
-    its category name is used.
+    its category name is used. Everything is checked before use: a malformed entry raises
+    :class:`DataFileError` naming it and what to fix (see :func:`objects_from_coco_file`).
     """
     path = Path(path)
     coco = _read_json(path)
     root = Path(image_root) if image_root else path.parent
-    names = {c["id"]: c["name"] for c in coco.get("categories", [])}
+    images, annotations, names = _coco_parts(coco, path)
     samples = {}
-    for info in coco["images"]:
+    for info in images:
         image = to_uint8_array(load_image(root / info["file_name"]))
         height, width = image.shape[:2]
-        objects = [
-            _object(ann, names, height, width)
-            for ann in coco.get("annotations", [])
-            if ann["image_id"] == info["id"]
-        ]
+        objects = _objects_of_image(annotations, info["id"], names, height, width, path)
         name = Path(info["file_name"]).stem
         samples[name] = Sample(name, image, tuple(objects), info.get("source", ""), info.get("license", ""))
     return samples
 
 
 def objects_from_coco_file(path: str | Path, image_name: str, height: int, width: int) -> list[SceneObject]:
-    """The objects of one image (matched by file stem) in a COCO file, without loading pixels."""
-    coco = _read_json(Path(path))
-    names = {c["id"]: c["name"] for c in coco.get("categories", [])}
-    matches = [i for i in coco["images"] if Path(i["file_name"]).stem == Path(image_name).stem]
+    """The objects of one image (matched by file stem) in a COCO file, without loading pixels.
+
+    Checked first, with a :class:`DataFileError` naming the entry and the fix: the file is UTF-8
+    JSON with an ``images`` list; images have a ``file_name`` and an ``id``; annotations have an
+    ``id`` and an ``image_id`` (whole numbers in [0, 2**32)), a ``bbox`` of four finite numbers, a
+    string ``label`` or a ``category_id``, a finite ``importance``; polygons hold an even number
+    (at least 6) of finite coordinates (clipped to the image); RLE masks (``counts`` compressed as
+    a string, or uncompressed as a list of whole numbers) have the image's ``size`` and counts that
+    cover it exactly.
+    """
+    path = Path(path)
+    images, annotations, names = _coco_parts(_read_json(path), path)
+    matches = [i for i in images if Path(i["file_name"]).stem == Path(image_name).stem]
     if not matches:
         raise DataFileError(f"{path} has no image called {Path(image_name).stem!r}.")
-    image_id = matches[0]["id"]
-    return [_object(a, names, height, width) for a in coco.get("annotations", []) if a["image_id"] == image_id]
+    return _objects_of_image(annotations, matches[0]["id"], names, height, width, path)
 
 
 def load_coco7(folder: str | Path) -> list[Sample]:
@@ -118,33 +125,185 @@ def load_coco7(folder: str | Path) -> list[Sample]:
     return samples
 
 
-def _object(ann: dict, names: dict[int, str], height: int, width: int) -> SceneObject:
-    segmentation = ann.get("segmentation")
-    x, y, w, h = ann["bbox"]
+def _coco_parts(coco: dict, path: Path) -> tuple[list[dict], list[dict], dict[int, str]]:
+    """The checked images, annotations and category names of a COCO file."""
+    images, annotations, categories = coco["images"], coco.get("annotations", []), coco.get("categories", [])
+    for key, value in (("images", images), ("annotations", annotations), ("categories", categories)):
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise DataFileError(f"{path}: {key!r} must be a list of objects ({{...}}), one per entry.")
+    for position, info in enumerate(images):
+        if not isinstance(info.get("file_name"), str) or not info["file_name"]:
+            raise DataFileError(f"{path}: image #{position} has no 'file_name' (the image file's name, a string).")
+        if _whole_id(info.get("id")) is None:
+            raise DataFileError(f"{path}: image {info['file_name']!r} needs an 'id': {_ID_RULE}.")
+    names = {}
+    for position, category in enumerate(categories):
+        if _whole_id(category.get("id")) is None or not isinstance(category.get("name"), str):
+            raise DataFileError(f"{path}: category #{position} needs an 'id' ({_ID_RULE}) and a 'name' (a string).")
+        names[category["id"]] = category["name"]
+    for position, ann in enumerate(annotations):
+        if _whole_id(ann.get("id")) is None:
+            raise DataFileError(f"{path}: annotation #{position} needs an 'id': {_ID_RULE}.")
+        if _whole_id(ann.get("image_id")) is None:
+            raise DataFileError(f"{path}: annotation {ann['id']} needs an 'image_id' (the 'id' of its image): {_ID_RULE}.")
+    return images, annotations, names
+
+
+def _objects_of_image(annotations: list[dict], image_id: int, names: dict[int, str], height: int, width: int,
+                      path: Path) -> list[SceneObject]:
+    objects = [_object(ann, names, height, width, f"{path}: annotation {ann['id']}")
+               for ann in annotations if ann["image_id"] == image_id]
+    seen: set[int] = set()
+    for obj in objects:
+        if obj.object_id in seen:
+            raise DataFileError(f"{path}: annotation id {obj.object_id} is used twice in one image; give each its own id.")
+        seen.add(obj.object_id)
+    return objects
+
+
+_ID_RULE = "a whole number from 0 to 4294967295, written without a decimal point"
+
+
+def _whole_id(value) -> int | None:
+    """``value`` if it is an int (not a bool, not a float) in [0, 2**32), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32 else None
+
+
+def _finite(value) -> float | None:
+    """``value`` as a float if it is a finite JSON number, else None (never an overflow)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _object(ann: dict, names: dict[int, str], height: int, width: int, where: str = "annotation") -> SceneObject:
+    box = ann.get("bbox")
+    numbers = [_finite(v) for v in box] if isinstance(box, list) else []
+    if len(numbers) != 4 or None in numbers:
+        raise DataFileError(f"{where}: 'bbox' must be [x, y, width, height], four finite numbers; got {_show(box)}.")
+    x, y, w, h = numbers
+    if w < 0 or h < 0:
+        raise DataFileError(f"{where}: 'bbox' has a negative width or height ({_show(box)}); make both >= 0.")
+    box = (min(max(x, 0.0), width), min(max(y, 0.0), height), min(max(x + w, 0.0), width), min(max(y + h, 0.0), height))
+    mask = _mask(ann.get("segmentation"), box, height, width, where)
+    label = _label(ann, names, where)
+    importance = ann.get("importance", 1.0)
+    if _finite(importance) is None or abs(importance) > MAX_IMPORTANCE:
+        raise DataFileError(f"{where}: 'importance' must be a finite number (e.g. 0.5, at most {MAX_IMPORTANCE:.3g} in "
+                            f"magnitude), got {_show(importance)}.")
+    try:
+        return SceneObject(ann["id"], label, box, mask, float(importance), 1.0, "annotations")
+    except InvalidObjectError as error:
+        raise DataFileError(f"{where}: {error}") from error
+
+
+def _label(ann: dict, names: dict[int, str], where: str) -> str:
+    label = ann.get("label")
+    if label is None or label == "":
+        category = ann.get("category_id")
+        if _whole_id(category) is None:
+            raise DataFileError(f"{where}: give it a 'label' (a string) or a 'category_id' ({_ID_RULE}).")
+        label = names.get(category, str(category))
+    if not isinstance(label, str):
+        raise DataFileError(f"{where}: 'label' must be a string, got {_show(label)}; write it in quotes.")
+    try:
+        label.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DataFileError(f"{where}: the label {label!r} is not valid text (a lone surrogate \\u escape); "
+                            "fix or remove the escape.") from None
+    return label
+
+
+def _mask(segmentation, box: tuple[float, ...], height: int, width: int, where: str) -> np.ndarray:
+    """The mask of a COCO segmentation: polygons, RLE (compressed or uncompressed) or none (the box)."""
+    if segmentation is None or segmentation == []:
+        return box_mask(box, height, width)
     if isinstance(segmentation, dict):
-        rle = dict(segmentation)
-        if isinstance(rle["counts"], str):
-            rle["counts"] = rle["counts"].encode("ascii")
-        mask = mask_utils.decode(rle).astype(bool)
-    elif isinstance(segmentation, list) and segmentation:
-        rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
-        mask = mask_utils.decode(rle).astype(bool)
-    else:  # box only: the box is the mask
-        mask = box_mask((x, y, x + w, y + h), height, width)
-    if mask.shape != (height, width):
-        raise DataFileError(f"annotation {ann.get('id')} has a mask of shape {mask.shape}, not {(height, width)}.")
-    label = ann.get("label") or names.get(ann["category_id"], str(ann["category_id"]))
-    importance = float(ann.get("importance", 1.0))
-    return SceneObject(int(ann["id"]), label, (x, y, x + w, y + h), mask, importance, 1.0, "annotations")
+        return _rle_mask(segmentation, height, width, where)
+    if not isinstance(segmentation, list):
+        raise DataFileError(f"{where}: 'segmentation' must be a list of polygons or an RLE object, got {_show(segmentation)}.")
+    polygons = []
+    for number, polygon in enumerate(segmentation):
+        coordinates = [_finite(v) for v in polygon] if isinstance(polygon, list) else [None]
+        if None in coordinates or len(coordinates) < 6 or len(coordinates) % 2:
+            raise DataFileError(
+                f"{where}: polygon {number} must be a list [x1, y1, x2, y2, ...] of at least 3 points (an even number "
+                f"of at least 6 finite numbers); got {_show(polygon)}."
+            )
+        xy = np.asarray(coordinates, dtype=np.float64).reshape(-1, 2)  # clipped: pycocotools needs sane numbers
+        xy[:, 0] = xy[:, 0].clip(0, width)
+        xy[:, 1] = xy[:, 1].clip(0, height)
+        polygons.append(xy.ravel().tolist())
+    rle = mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
+    return mask_utils.decode(rle).astype(bool)
+
+
+def _rle_mask(rle: dict, height: int, width: int, where: str) -> np.ndarray:
+    """Decode an RLE mask after checking it (pycocotools writes past its buffer for bad counts)."""
+    size, counts = rle.get("size"), rle.get("counts")
+    if size != [height, width] or not all(_whole_id(v) is not None for v in size):
+        raise DataFileError(
+            f"{where}: the RLE 'size' must be [height, width] = {[height, width]}, the image's; got {_show(size)}."
+        )
+    if isinstance(counts, str):
+        runs = _compressed_counts(counts)
+    elif isinstance(counts, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in counts):
+        runs = counts
+    else:
+        raise DataFileError(f"{where}: the RLE 'counts' must be a string (compressed) or a list of whole numbers.")
+    if runs is None or any(v < 0 for v in runs) or sum(runs) != height * width:
+        raise DataFileError(f"{where}: the RLE 'counts' are damaged: they must be non-negative and cover the "
+                            f"{height}x{width} image exactly ({height * width} pixels). Export the mask again.")
+    values = np.resize(np.array([False, True]), len(runs))
+    return np.repeat(values, np.asarray(runs, dtype=np.int64)).reshape((height, width), order="F")
+
+
+def _compressed_counts(text: str) -> list[int] | None:
+    """The run lengths of COCO's compressed RLE string (as pycocotools' rleFrString reads it); None if
+    it is cut inside a number or holds a character outside the alphabet."""
+    counts: list[int] = []
+    position = 0
+    while position < len(text):
+        value, shift, more = 0, 0, True
+        while more:
+            if position >= len(text) or shift > 35:
+                return None
+            code = ord(text[position]) - 48
+            if not 0 <= code < 64:
+                return None
+            value |= (code & 0x1F) << shift
+            more = code & 0x20
+            position, shift = position + 1, shift + 5
+            if not more and code & 0x10:
+                value |= -1 << shift
+        counts.append(value + (counts[-2] if len(counts) > 2 else 0))
+    return counts
+
+
+def _show(value, limit: int = 60) -> str:
+    """A short description of a JSON value for an error message."""
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except (TypeError, ValueError, RecursionError):
+        text = type(value).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _read_json(path: Path) -> dict:
     if not path.is_file():
         raise DataFileError(f"annotation file not found: {path}")
     try:
-        coco = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise DataFileError(f"{path} is not valid JSON: {error}") from error
+        coco = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DataFileError(f"cannot read {path}: {error}") from error
+    except UnicodeDecodeError as error:
+        raise DataFileError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8 JSON.") from None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, a number of over 4300 digits, deep nesting
+        raise DataFileError(f"{path} is not valid JSON: {str(error)[:200]}") from None
     if not isinstance(coco, dict) or "images" not in coco:
         raise DataFileError(f"{path} is not a COCO file: it has no 'images' list.")
     return coco

@@ -64,3 +64,8 @@ class BackendUnavailableError(SdcompError, RuntimeError):
 
 class DataFileError(SdcompError, ValueError):
     """A data or annotation file is missing or malformed."""
+
+
+class SweepStateError(DataFileError):
+    """A sweep folder cannot be resumed safely (a damaged run.json, another configuration or
+    format) or written (a full disk); the message says what to do."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +13,30 @@ from sdcomp_lite.errors import DataFileError, InvalidImageError
 MAX_SIDE = 65_535
 MAX_PIXELS = 2**28  # 268 megapixels: about 0.8 GB as 8-bit RGB
 
-ImageLike = "np.ndarray | Image.Image | str | Path"
-
 
 def load_image(path: str | Path) -> Image.Image:
-    """Open an image file fully (so that truncated files fail here, not later)."""
+    """Open an image file fully (so that truncated files fail here, not later).
+
+    Raises :class:`DataFileError` if there is no such file and :class:`InvalidImageError` if it is
+    not a readable image or is larger than :data:`MAX_SIDE` a side or :data:`MAX_PIXELS` in all
+    (checked from the header, before the pixels are decoded).
+    """
     path = Path(path)
     if not path.is_file():
         raise DataFileError(f"image file not found: {path}")
     try:
         with Image.open(path) as image:
+            _check_size(*image.size, where=f"image {path}")
             image.load()
             return image.copy()
-    except OSError as error:
-        raise InvalidImageError(f"cannot read image {path}: {error}") from error
+    except InvalidImageError:
+        raise
+    except Image.DecompressionBombError as error:
+        raise InvalidImageError(f"image {path} is too large to open safely ({error}); downscale it first.") from None
+    except MemoryError:
+        raise InvalidImageError(f"image {path} does not fit in memory; downscale it first.") from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as error:  # what PIL's decoders raise
+        raise InvalidImageError(f"cannot read image {path}: {error}; check that it is a PNG, JPEG or similar.") from error
 
 
 def to_uint8_array(image: np.ndarray | Image.Image | str | Path) -> np.ndarray:
@@ -39,10 +50,25 @@ def to_uint8_array(image: np.ndarray | Image.Image | str | Path) -> np.ndarray:
     if isinstance(image, (str, Path)):
         image = load_image(image)
     if isinstance(image, Image.Image):
-        return _pil_to_array(image)
+        _check_size(*image.size, where="image")
+        try:
+            return _pil_to_array(image)
+        except InvalidImageError:
+            raise
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error, Image.DecompressionBombError) as error:
+            raise InvalidImageError(f"cannot read the image's pixels: {error}") from error
     if not isinstance(image, np.ndarray):
         raise InvalidImageError(f"expected a PIL image, a NumPy array or a path, got {type(image).__name__}")
     return _check_array(image)
+
+
+def _check_size(width: int, height: int, where: str) -> None:
+    """Refuse a PIL image by its header size, before its pixels are decoded (same limits as _check_array)."""
+    if height > MAX_SIDE or width > MAX_SIDE or height * width > MAX_PIXELS:
+        raise InvalidImageError(
+            f"{where} is {width}x{height}; the container holds at most {MAX_SIDE} pixels a side "
+            f"and {MAX_PIXELS} pixels in all. Tile or downscale it first."
+        )
 
 
 def _pil_to_array(image: Image.Image) -> np.ndarray:

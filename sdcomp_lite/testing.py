@@ -2,6 +2,8 @@
 
 For tests and for notebook 06: they exercise the real loading code of each backend, but their
 weights are random, so their outputs are meaningless. Never use them to judge quality.
+
+Taught in notebooks/06_bring_your_own_models.ipynb.
 """
 
 from __future__ import annotations

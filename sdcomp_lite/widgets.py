@@ -15,7 +15,7 @@ from sdcomp_lite.types import SceneObject
 
 
 def format_ranking(ranking: Ranking, objects: list[SceneObject]) -> str:
-    """The ranking as text: position, label, id, importance and reason."""
+    """The ranking as text: position, label, id, importance and reason (taught in notebooks/02_lmm_ranking.ipynb)."""
     by_id = {o.object_id: o for o in objects}
     lines = [f"task: {ranking.task!r}   backend: {ranking.backend}"]
     for position, object_id in enumerate(ranking.order, start=1):
@@ -28,7 +28,10 @@ def format_ranking(ranking: Ranking, objects: list[SceneObject]) -> str:
 
 
 def ranking_explorer(ranker: Ranker, image, objects: list[SceneObject], task: str = "general") -> widgets.VBox:
-    """A text box for the task; pressing Enter re-ranks and prints the new order."""
+    """A text box for the task; pressing Enter re-ranks and prints the new order (notebooks/02_lmm_ranking.ipynb).
+
+    The widget-free twin is :func:`format_ranking`.
+    """
     box = widgets.Text(value=task, description="task:", layout=widgets.Layout(width="90%"), continuous_update=False)
     text = widgets.HTML()
 

@@ -286,3 +286,17 @@ def test_avif_layers_store_no_container(scene):
     for layer in inspect(encoded.data):
         start = encoded.table_bytes + layer.offset
         assert b"ftyp" not in encoded.data[start : start + layer.length]
+
+
+def test_coarse_masks_cost_less_and_cover_their_objects(scene):
+    image, objects = scene
+    exact = encode(image, objects, quality=50)
+    coarse = encode(image, objects, quality=50, mask_scale=4)
+    assert [layer.scale for layer in inspect(coarse.data)[:2]] == [4, 4]
+    first = decode(coarse.data, layers=1)
+    assert (first.coverage | ~objects[0].mask).all()  # the coarse region contains the object
+    assert first.coverage.sum() > objects[0].mask.sum()
+    from sdcomp_lite.coding.analysis import layer_breakdown
+
+    assert layer_breakdown(coarse)[0].mask_bytes < layer_breakdown(exact)[0].mask_bytes
+    assert decode(coarse.data).coverage.all()

@@ -1,6 +1,4 @@
-"""Tasks and reference codecs: real offline models, tiny random ones for the rest."""
-
-import shutil
+"""Tasks: real offline models, tiny random ones for the rest; the task registry."""
 
 import numpy as np
 import pytest
@@ -9,9 +7,7 @@ import torchvision
 
 from sdcomp_lite.data import load_sample
 from sdcomp_lite.errors import UnknownBackendError
-from sdcomp_lite.evaluation.codecs import REFERENCE_CODECS, get_reference_codec
-from sdcomp_lite.evaluation.tasks import ClassificationTask, get_task
-from sdcomp_lite.metrics import psnr
+from sdcomp_lite.evaluation.tasks import TASKS, ClassificationTask, get_task, task_class
 from sdcomp_lite.testing import save_tiny_blip
 
 
@@ -20,33 +16,22 @@ def astronaut():
     return load_sample("astronaut").image
 
 
-@pytest.mark.parametrize("name", REFERENCE_CODECS)
-def test_reference_codecs_round_trip_with_honest_sizes(name, astronaut):
-    if name == "hevc" and shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg); .ci/run installs it")
-    codec = get_reference_codec(name)
-    sizes, scores = [], []
-    for quality in (codec.qualities[0], codec.qualities[-1]):
-        data, decoded = codec.round_trip(astronaut, quality)
-        assert decoded.shape == astronaut.shape and decoded.dtype == np.uint8
-        sizes.append(len(data))
-        scores.append(psnr(astronaut, decoded))
-    assert sizes[0] < sizes[1] and scores[0] < scores[1]
-    assert scores[1] > 30
+def test_every_task_carries_its_headline_metric_and_ranking_prompt():
+    expected = {"person-segmentation": ("miou", "find every person"), "face-detection": ("ap50", "find every face"),
+                "instance-segmentation": ("ap50", "find every object"), "pose": ("pck", "find every person's body pose")}
+    for name, (metric, prompt) in expected.items():
+        assert (task_class(name).name, task_class(name).metric, task_class(name).prompt) == (name, metric, prompt)
+    assert set(TASKS.names()) == set(expected) | {"classification", "captioning", "vqa"}
+    for name in TASKS.names():
+        assert task_class(name).prompt and task_class(name).metric, name
+    prompts = [task_class(name).prompt for name in TASKS.names()]
+    assert len(set(prompts)) == len(prompts)
 
 
-def test_hevc_keeps_odd_sizes():
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg is not installed")
-    image = np.random.default_rng(0).integers(0, 255, (33, 47, 3), dtype=np.uint8)
-    assert get_reference_codec("hevc").round_trip(image, 85)[1].shape == (33, 47, 3)
-
-
-def test_unknown_codec_and_task():
-    with pytest.raises(UnknownBackendError, match="hevc"):
-        get_reference_codec("vvc")
-    with pytest.raises(UnknownBackendError, match="captioning"):
-        get_task("depth")
+def test_unknown_task_names_the_choices():
+    for lookup in (get_task, task_class):
+        with pytest.raises(UnknownBackendError, match="unknown task 'depth'; choose one of: .*captioning"):
+            lookup("depth")
 
 
 def test_person_and_face_tasks_score_one_against_themselves_and_drop_when_degraded(astronaut):

@@ -1,13 +1,27 @@
 """Grounding backends: real quality for the offline ones, plumbing for the model-backed ones."""
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
+import sdcomp_lite
 from sdcomp_lite.data import load_coco7, load_sample
 from sdcomp_lite.errors import BackendUnavailableError, DataFileError, SdcompError, UnknownBackendError
-from sdcomp_lite.grounding import as_scene_objects, available_grounders, get_grounder, score_grounding
-from sdcomp_lite.grounding.base import GroundedObject, parse_prompt
+from sdcomp_lite.grounding import (
+    GROUNDERS,
+    as_scene_objects,
+    available_grounders,
+    box_ap50,
+    get_grounder,
+    match_objects,
+    score_grounding,
+)
+from sdcomp_lite.grounding.base import parse_prompt, sort_objects
+from sdcomp_lite.grounding.mediapipe_models import ellipse_mask
+from sdcomp_lite.types import SceneObject, box_mask
 
 
 @pytest.fixture(scope="module")
@@ -18,18 +32,20 @@ def offline():
 def _check_objects(objects, image):
     height, width = np.asarray(image).shape[:2]
     for obj in objects:
-        assert isinstance(obj, GroundedObject)
+        assert isinstance(obj, SceneObject)
         assert obj.mask.shape == (height, width) and obj.mask.dtype == bool
         x0, y0, x1, y1 = obj.box
         assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
-        assert 0 <= obj.score <= 1 and obj.backend
+        assert 0 <= obj.score <= 1 and obj.source and obj.importance == 1.0
+    assert [o.object_id for o in objects] == list(range(1, len(objects) + 1))
 
 
 def test_annotations_backend_returns_the_reference(offline):
     sample = load_sample("coffee")
     found = get_grounder("annotations").ground(sample.image)
     assert sorted(o.label for o in found) == ["cup", "saucer", "spoon"]
-    assert all(o.backend == "annotations" and o.score == 1.0 for o in found)
+    assert all(o.source == "annotations" and o.score == 1.0 and o.importance == 1.0 for o in found)
+    assert [o.object_id for o in found] == [1, 2, 3]
     assert [o.label for o in get_grounder("annotations").ground(sample.image, "spoon")] == ["spoon"]
 
 
@@ -91,9 +107,18 @@ def test_bad_modes_are_refused_clearly(offline):
 
 
 def test_unknown_backend_lists_the_choices():
-    with pytest.raises(UnknownBackendError, match="offline"):
+    with pytest.raises(UnknownBackendError, match="offline, mediapipe, saliency, annotations, owlv2"):
         get_grounder("yolo")
-    assert "offline" in available_grounders()
+    with pytest.raises(UnknownBackendError, match="grounding-dino\\+grabcut"):
+        get_grounder("owlv2+yolo")
+
+
+def test_every_registered_grounder_is_listed_with_a_description():
+    names = {"offline", "mediapipe", "saliency", "annotations", "owlv2", "grounding-dino",
+             "owlv2+sam", "owlv2+grabcut", "grounding-dino+sam", "grounding-dino+grabcut"}
+    assert set(available_grounders()) == names == set(GROUNDERS.names())
+    assert all(description for description in available_grounders().values())
+    assert get_grounder("saliency", max_objects=1).max_objects == 1, "options reach the constructor"
 
 
 def test_missing_checkpoints_and_models_say_where_to_put_them(tmp_path):
@@ -105,9 +130,80 @@ def test_missing_checkpoints_and_models_say_where_to_put_them(tmp_path):
         get_grounder("owlv2+sam", sam_checkpoint=str(tmp_path), sam_type="vit_q")
 
 
-def test_scene_objects_are_numbered_for_the_codec(offline):
-    objects = as_scene_objects(offline.ground(load_sample("astronaut").image))
-    assert [o.object_id for o in objects] == list(range(1, len(objects) + 1))
+def test_grounders_number_their_objects_for_the_codec(offline):
+    found = offline.ground(load_sample("astronaut").image)
+    assert len(found) >= 2 and [o.object_id for o in found] == list(range(1, len(found) + 1))
+    renumbered = as_scene_objects(list(reversed(found)))  # the deprecated helper renumbers in list order
+    assert [o.object_id for o in renumbered] == list(range(1, len(found) + 1))
+    assert [o.label for o in renumbered] == [o.label for o in reversed(found)]
+
+
+def test_sort_objects_orders_by_score_then_label_and_numbers_copies():
+    mask = np.zeros((4, 4), bool)
+    objects = [SceneObject(9, "b", (0, 0, 1, 1), mask, score=0.5), SceneObject(9, "a", (0, 0, 1, 1), mask, score=0.5),
+               SceneObject(9, "c", (0, 0, 1, 1), mask, score=0.9)]
+    ordered = sort_objects(objects)
+    assert [(o.object_id, o.label) for o in ordered] == [(1, "c"), (2, "a"), (3, "b")]
+    assert all(o.object_id == 9 for o in objects), "the inputs are not changed"
+
+
+@pytest.mark.parametrize("box", [(10.0, 20.0, 50.0, 44.0), (3.3, 0.0, 17.8, 9.1), (0.0, 0.0, 1.0, 1.0), (30.0, 40.0, 64.0, 48.0)])
+def test_face_ellipse_is_the_ellipse_inscribed_in_its_box(box):
+    height, width = 48, 64
+    mask = ellipse_mask(box, height, width)
+    x0, y0, x1, y1 = box
+    ys, xs = np.mgrid[:height, :width] + 0.5  # pixel centres
+    cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, max((x1 - x0) / 2, 0.5), max((y1 - y0) / 2, 0.5)
+    expected = ((xs - cx) / rx) ** 2 + ((ys - cy) / ry) ** 2 < 1
+    assert mask.dtype == bool and mask.shape == (height, width)
+    np.testing.assert_array_equal(mask, expected)
+    assert not (mask & ~box_mask(box, height, width)).any(), "the ellipse stays inside its box"
+
+
+def _square(label, x0, y0, side, size=100, score=1.0):
+    box = (float(x0), float(y0), float(x0 + side), float(y0 + side))
+    return SceneObject(0, label, box, box_mask(box, size, size), score=score)
+
+
+def test_match_objects_pairs_by_box_iou_one_to_one():
+    reference = [_square("cat", 0, 0, 40), _square("dog", 50, 50, 40)]
+    predicted = [_square("dog", 52, 52, 40), _square("cat", 0, 0, 40), _square("cat", 1, 1, 40)]
+    matches = match_objects(predicted, reference, class_agnostic=False, image=7)
+    assert sorted((m.predicted_label, m.reference_label) for m in matches) == [("cat", "cat"), ("dog", "dog")]
+    cat = next(m for m in matches if m.reference_label == "cat")
+    assert cat.box_iou == pytest.approx(1.0) and cat.mask_iou == pytest.approx(1.0) and cat.image == 7
+    dog = next(m for m in matches if m.reference_label == "dog")
+    assert dog.box_iou == pytest.approx(38 * 38 / (2 * 40 * 40 - 38 * 38))
+    assert match_objects([_square("dog", 0, 0, 40)], [_square("cat", 0, 0, 40)], class_agnostic=False) == []
+    assert len(match_objects([_square("dog", 0, 0, 40)], [_square("cat", 0, 0, 40)], class_agnostic=True)) == 1
+    assert match_objects([_square("cat", 0, 0, 20)], [_square("cat", 0, 0, 40)]) == [], "IoU 0.25 is below 0.5"
+    assert match_objects([], reference) == [] and match_objects(predicted, []) == []
+
+
+def test_box_ap50_counts_misses_and_false_alarms():
+    reference = [_square("cat", 0, 0, 40), _square("dog", 50, 50, 40)]
+    assert box_ap50([(reference, reference)]) == pytest.approx(1.0)
+    assert box_ap50([([], reference)]) == 0.0
+    assert np.isnan(box_ap50([(reference, [])]))
+    half = box_ap50([([_square("cat", 0, 0, 40)], reference)])
+    assert 0.4 < half < 0.6, "one of two objects found: AP about 0.5"
+    assert box_ap50([([_square("dog", 0, 0, 40)], reference[:1])], class_agnostic=False) == 0.0
+
+
+def _stage_imports(stage: str) -> set[str]:
+    found = set()
+    for path in (Path(sdcomp_lite.__file__).parent / stage).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_grounding_and_ranking_do_not_import_each_other():
+    assert not {m for m in _stage_imports("grounding") if m.startswith("sdcomp_lite.ranking")}
+    assert not {m for m in _stage_imports("ranking") if m.startswith("sdcomp_lite.grounding")}
 
 
 def test_parse_prompt():
@@ -123,3 +219,12 @@ def test_offline_on_coco_people(offline, coco7_dir):
     score = score_grounding(pairs, class_agnostic=False)
     assert score.references >= 3
     assert score.recall50 >= 1 / 3
+
+
+def test_deprecated_grounded_object_builds_a_scene_object():
+    from sdcomp_lite.grounding import GroundedObject
+
+    mask = np.ones((3, 4), bool)
+    obj = GroundedObject("cup", (0.0, 0.0, 4.0, 3.0), mask, 1, "annotations")  # the old positional signature
+    assert isinstance(obj, SceneObject) and (obj.object_id, obj.label, obj.box) == (0, "cup", (0.0, 0.0, 4.0, 3.0))
+    assert obj.mask is mask and obj.score == 1.0 and obj.source == obj.backend == "annotations"

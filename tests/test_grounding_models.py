@@ -11,6 +11,7 @@ from sdcomp_lite.grounding.pipeline import DetectThenSegment
 from sdcomp_lite.grounding.refine import GrabCutRefiner
 from sdcomp_lite.grounding.sam import SamRefiner
 from sdcomp_lite.testing import save_tiny_owlv2, tiny_sam
+from sdcomp_lite.types import SceneObject, box_mask
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def test_owlv2_from_a_local_folder(owl_folder):
     found = detector.ground(image, "cup, spoon")
     assert found, "with threshold 0 every query box is returned"
     for obj in found:
-        assert obj.label in ("cup", "spoon") and obj.backend == "owlv2"
+        assert obj.label in ("cup", "spoon") and obj.source == "owlv2"
         assert obj.mask.shape == image.shape[:2] and obj.mask.dtype == bool
         x0, y0, x1, y1 = obj.box
         assert 0 <= x0 < x1 <= 600 and 0 <= y0 < y1 <= 400
@@ -54,6 +55,52 @@ def test_sam_turns_boxes_into_masks():
     assert refiner.refine(image, []) == []
 
 
+class RecordingPredictor:
+    """Stands in for SamPredictor: records what it is given and answers with the box's rectangle."""
+
+    def __init__(self):
+        self.images, self.calls = [], []
+
+    def set_image(self, image):
+        self.images.append(image)
+        self.shape = image.shape[:2]
+
+    def predict(self, box=None, multimask_output=True, **others):
+        self.calls.append({"box": box, "multimask_output": multimask_output, **others})
+        return box_mask(tuple(box), *self.shape)[None], np.ones(1, np.float32), np.zeros((1, 256, 256), np.float32)
+
+
+def test_sam_receives_each_box_as_float32_xyxy():
+    predictor = RecordingPredictor()
+    refiner = SamRefiner(predictor=predictor)
+    image = load_sample("chelsea").image  # 300 x 451: wider than tall, so x and y cannot be swapped unnoticed
+    boxes = [(10, 20, 200, 150), (100.5, 50.25, 300.75, 290.0)]
+    masks = refiner.refine(image, boxes)
+    assert len(predictor.images) == 1, "set_image once per image, not once per box"
+    assert predictor.images[0].shape == image.shape and predictor.images[0].dtype == np.uint8
+    assert [call["multimask_output"] for call in predictor.calls] == [False, False]
+    for call, box, mask in zip(predictor.calls, boxes, masks):
+        assert isinstance(call["box"], np.ndarray) and call["box"].dtype == np.float32 and call["box"].shape == (4,)
+        np.testing.assert_array_equal(call["box"], np.asarray(box, np.float32))  # (x0, y0, x1, y1), unchanged
+        assert mask.dtype == bool and mask.shape == image.shape[:2]
+        np.testing.assert_array_equal(mask, box_mask(box, *image.shape[:2]))
+
+
+def test_detect_then_segment_hands_the_detector_boxes_to_sam():
+    class FixedDetector:
+        name = "fixed"
+
+        def ground(self, image, prompt=None):
+            height, width = image.shape[:2]
+            return [SceneObject(1, "cat", (40.0, 10.0, 400.0, 120.0), np.zeros((height, width), bool), score=0.9)]
+
+    predictor = RecordingPredictor()
+    found = DetectThenSegment(FixedDetector(), SamRefiner(predictor=predictor)).ground(load_sample("chelsea").image)
+    np.testing.assert_array_equal(predictor.calls[0]["box"], np.float32([40, 10, 400, 120]))
+    assert [(o.object_id, o.label, o.box, o.source) for o in found] == [(1, "cat", (40.0, 10.0, 400.0, 120.0), "fixed+sam")]
+    assert found[0].mask[10:120, 40:400].all() and found[0].area == 360 * 110
+
+
 def test_sam_checkpoint_loads_with_weights_only(tmp_path, monkeypatch):
     import segment_anything
 
@@ -67,7 +114,7 @@ def test_detector_then_sam_pipeline(owl_folder):
     detector = get_grounder("owlv2", model=str(owl_folder), threshold=0.0)
     pipeline = DetectThenSegment(detector, SamRefiner(tiny_sam()))
     found = pipeline.ground(load_sample("coffee").image, "cup")
-    assert found and all(o.backend == "owlv2+sam" for o in found)
+    assert found and all(o.source == "owlv2+sam" for o in found)
 
 
 def test_grabcut_refiner_finds_the_cup_inside_its_box():

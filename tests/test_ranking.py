@@ -1,9 +1,11 @@
+import os
+
 import numpy as np
 import pytest
 
 from sdcomp_lite import encode, inspect, load_sample
 from sdcomp_lite.errors import BackendUnavailableError, UnknownBackendError
-from sdcomp_lite.ranking import build_prompt, get_ranker, kendall_tau, mark_objects
+from sdcomp_lite.ranking import RANKERS, RankingError, available_rankers, build_prompt, get_ranker, kendall_tau, mark_objects
 from sdcomp_lite.ranking.base import Ranking
 from sdcomp_lite.types import SceneObject
 
@@ -96,8 +98,50 @@ def test_kendall_tau():
 
 
 def test_unknown_and_unconfigured_backends(monkeypatch):
-    with pytest.raises(UnknownBackendError, match="offline"):
+    with pytest.raises(UnknownBackendError, match="offline, transformers-vlm, openai-compatible, area"):
         get_ranker("gpt")
     monkeypatch.delenv("SDCOMP_LMM_BASE_URL", raising=False)
     with pytest.raises(BackendUnavailableError, match="SDCOMP_LMM_BASE_URL"):
         get_ranker("openai-compatible")
+
+
+def test_every_registered_ranker_is_listed_with_a_description():
+    names = ("offline", "transformers-vlm", "openai-compatible", "area", "detector-score", "random", "annotation-order")
+    assert tuple(available_rankers()) == names == RANKERS.names()
+    assert all(available_rankers().values())
+    assert get_ranker("random", seed=3).seed == 3, "options reach the constructor"
+
+
+def test_apply_sets_importance_in_ranked_order_on_copies(astronaut):
+    _, objects = astronaut
+    ids = [o.object_id for o in objects]
+    order = tuple(reversed(ids))
+    ranking = Ranking(order, {i: 0.1 * (n + 1) for n, i in enumerate(ids)}, "test", "t")
+    applied = ranking.apply(objects)
+    assert [o.object_id for o in applied] == list(order)
+    assert [o.importance for o in applied] == [ranking.scores[i] for i in order]
+    assert [o.importance for o in objects] == [o.importance for o in load_sample("astronaut").objects], "inputs unchanged"
+    assert all(a.mask is next(o for o in objects if o.object_id == a.object_id).mask for a in applied)
+
+
+def test_apply_never_drops_an_object(astronaut):
+    _, objects = astronaut
+    ids = [o.object_id for o in objects]
+    partial = Ranking(tuple(ids[1:]), {i: 0.5 for i in ids[1:]}, "test", "t")
+    with pytest.raises(RankingError, match=rf"object id\(s\) \[{ids[0]}\]"):
+        partial.apply(objects)
+    unscored = Ranking(tuple(ids), {i: 0.5 for i in ids[:-1]}, "test", "t")
+    with pytest.raises(RankingError, match=str(ids[-1])):
+        unscored.apply(objects)
+    wider = Ranking((999, *ids), {999: 1.0, **{i: 0.5 for i in ids}}, "test", "t")
+    assert [o.object_id for o in wider.apply(objects[:2])] == ids[:2], "ids not among the objects are skipped"
+
+
+def test_offline_ranker_leaves_the_environment_alone(monkeypatch, astronaut):
+    image, objects = astronaut
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    before = dict(os.environ)
+    ranker = get_ranker("offline")  # loads the packaged MiniLM again, with no offline switch set
+    assert _top(ranker.rank(image, objects, "which country does the flag belong to?"), objects) == "flag"
+    assert dict(os.environ) == before

@@ -136,6 +136,7 @@ def encode(
     preview_quality: int = DEFAULT_PREVIEW_QUALITY,
     object_quality: str = "flat",
     group_equal: bool = False,
+    mask_scale: int = 1,
     progress: bool = False,
 ) -> EncodedImage:
     """Code ``image`` as object layers in order of decreasing importance, then the background.
@@ -150,6 +151,9 @@ def encode(
         preview: start with a preview layer (whole image at 1/8 resolution, ``preview_quality``).
         object_quality: ``"flat"`` (every object at ``quality``) or ``"by-importance"`` (see the module docstring).
         group_equal: code objects of equal importance as one layer (object-group coding).
+        mask_scale: code each object's mask on a grid of 1, 2, 4 or 8 pixel cells (a cell belongs to
+            the object if any of its pixels does): coarser masks cost fewer bytes and give blockier
+            layer regions. The layer table's ``scale`` of an object layer records it.
         progress: show a progress bar per layer.
     """
     pixels = to_uint8_array(image)
@@ -160,6 +164,8 @@ def encode(
     preview_quality = _whole_number(preview_quality, "preview_quality", 1, 100)
     if background_scale not in container.SCALES or isinstance(background_scale, bool):
         raise InvalidParameterError(f"background_scale must be one of {container.SCALES}, got {background_scale!r}.")
+    if mask_scale not in container.SCALES or isinstance(mask_scale, bool):
+        raise InvalidParameterError(f"mask_scale must be one of {container.SCALES}, got {mask_scale!r}.")
     if object_quality not in OBJECT_QUALITY_RULES:
         raise InvalidParameterError(f"object_quality must be one of {OBJECT_QUALITY_RULES}, got {object_quality!r}.")
     validate_objects(objects, height, width)
@@ -175,16 +181,17 @@ def encode(
     covered = np.zeros((height, width), dtype=bool)
     top = max((abs(float(obj.importance)) for obj in objects), default=1.0) or 1.0
     for group in tqdm(groups, desc="object layers", disable=not progress):
-        mask = np.logical_or.reduce([np.asarray(obj.mask) for obj in group])
+        coarse = downscale_region(np.logical_or.reduce([np.asarray(obj.mask) for obj in group]), mask_scale)
+        mask = expand_mask(coarse, mask_scale, height, width)
         layer_quality = quality
         if object_quality == "by-importance":
             share = min(max(float(group[0].importance) / top, 0.0), 1.0)
             layer_quality = int(round(background_quality + (quality - background_quality) * share))
-        mask_payload, mask_bits = encode_mask(mask)
+        mask_payload, mask_bits = encode_mask(coarse)
         content, content_bits = coder.encode_region(pixels, mask & ~covered, layer_quality)
         covered |= mask
         label = " + ".join(obj.label for obj in group)
-        entry = _entry("object", group[0].object_id, _cut_label(label), group[0].importance, layer_quality, 1)
+        entry = _entry("object", group[0].object_id, _cut_label(label), group[0].importance, layer_quality, mask_scale)
         layers.append((entry, MASK_LENGTH.pack(len(mask_payload)) + mask_payload + content))
         estimates.append(mask_bits + content_bits + 8 * MASK_LENGTH.size)
     region = ~covered
@@ -197,6 +204,13 @@ def encode(
     data = container.pack(header, layers)
     parsed = container.unpack(data, max_pixels=height * width)
     return EncodedImage(data, width, height, coder.name, tuple(_layer_infos(parsed)), tuple(estimates))
+
+
+def expand_mask(coarse: np.ndarray, scale: int, height: int, width: int) -> np.ndarray:
+    """A mask coded on ``scale``-pixel cells, back at full size (height, width)."""
+    if scale == 1:
+        return coarse
+    return np.repeat(np.repeat(coarse, scale, axis=0), scale, axis=1)[:height, :width]
 
 
 def _layer_groups(objects: list[SceneObject], group_equal: bool) -> list[list[SceneObject]]:
@@ -278,7 +292,9 @@ class _Canvas:
         end = MASK_LENGTH.size + mask_length
         if end > len(payload):
             raise CorruptBitstreamError(f"layer {entry.index}: its mask length exceeds the layer.")
-        return decode_mask(payload[MASK_LENGTH.size : end], self.header.height, self.header.width), payload[end:]
+        height, width, scale = self.header.height, self.header.width, entry.scale
+        coarse = decode_mask(payload[MASK_LENGTH.size : end], -(-height // scale), -(-width // scale))
+        return expand_mask(coarse, scale, height, width), payload[end:]
 
     def _paste(self, values: np.ndarray, region: np.ndarray, index: int) -> None:
         if values.shape != self.pixels.shape or values.dtype != np.uint8:

@@ -15,18 +15,19 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from sdcomp_lite.types import box_from_mask
+
 
 def aligned_box(region: np.ndarray, block: int) -> tuple[int, int, int, int] | None:
     """``(y0, y1, x0, x1)`` around the True pixels of ``region`` (bool (H, W)), the start rounded
     down and the end up to multiples of ``block`` (clipped to the image); None if empty."""
-    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
-    if rows.size == 0:
+    if not region.any():
         return None
+    left, top, right, bottom = (int(v) for v in box_from_mask(region))
     height, width = region.shape
-    y0, x0 = rows[0] // block * block, cols[0] // block * block
-    y1 = min(height, -(-(rows[-1] + 1) // block) * block)
-    x1 = min(width, -(-(cols[-1] + 1) // block) * block)
-    return int(y0), int(y1), int(x0), int(x1)
+    y0, x0 = top // block * block, left // block * block
+    y1, x1 = min(height, -(-bottom // block) * block), min(width, -(-right // block) * block)
+    return y0, y1, x0, x1
 
 
 def push_pull_fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ import torch
 
 from sdcomp_lite.coding.fill import push_pull_fill
 from sdcomp_lite.errors import BackendUnavailableError, CorruptBitstreamError
+from sdcomp_lite.types import box_from_mask
 
 DEFAULT_STRIDE = 64  # for models that do not say their downsampling factor
 _CROP = struct.Struct(">HHHHHH")  # x0, y0, crop width, crop height, latent height, latent width
@@ -120,8 +121,7 @@ class CompressAITransform:
 
 def _crop(image: np.ndarray, region: np.ndarray, stride: int) -> tuple[int, int, tuple[int, int], np.ndarray]:
     """The region's box, padded to the model's stride; outside pixels filled smoothly (push-pull)."""
-    ys, xs = np.nonzero(region)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    x0, y0, x1, y1 = (int(v) for v in box_from_mask(region))
     crop = push_pull_fill(image[y0:y1, x0:x1], region[y0:y1, x0:x1]).astype(np.float64)
     if crop.shape[2] == 1:
         crop = np.repeat(crop, 3, axis=2)

@@ -19,6 +19,7 @@ import numpy as np
 
 from sdcomp_lite.coding.entropy import SymbolReader, SymbolStream, categorical_table
 from sdcomp_lite.errors import CorruptBitstreamError
+from sdcomp_lite.types import box_from_mask
 
 CONTEXTS = 16
 _BOX = struct.Struct(">HHHH")
@@ -54,10 +55,10 @@ def _context_bytes(crop: np.ndarray, contexts: np.ndarray) -> np.ndarray:
 def context_statistics(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For teaching: how often each of the 16 contexts occurs inside the mask's box, and the
     probability P(pixel = 1) the encoder sends for it (after its one-byte quantisation)."""
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
+    if not mask.any():
         return np.zeros(CONTEXTS, np.int64), np.full(CONTEXTS, 0.5)
-    crop = mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    x0, y0, x1, y1 = (int(v) for v in box_from_mask(mask))
+    crop = mask[y0:y1, x0:x1]
     contexts = _all_contexts(crop)
     counts = np.bincount(contexts.ravel(), minlength=CONTEXTS)
     context_bytes = _context_bytes(crop, contexts)
@@ -76,10 +77,9 @@ def _table_from_bytes(context_bytes: np.ndarray):
 
 def encode_mask(mask: np.ndarray) -> tuple[bytes, float]:
     """Code a boolean mask losslessly. Returns the payload and the model's estimate in bits."""
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
+    if not mask.any():
         return _BOX.pack(0, 0, 0, 0), 0.0
-    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    x0, y0, x1, y1 = (int(v) for v in box_from_mask(mask))
     crop = mask[y0:y1, x0:x1]
     contexts = _all_contexts(crop)
     context_bytes = _context_bytes(crop, contexts)

@@ -1,39 +1,90 @@
-"""Ordinary image codecs to compare against, each over a quality sweep.
+"""Ordinary image codecs to compare against (the *anchors*), each over a quality sweep.
 
 JPEG and WebP come from Pillow; AVIF, JPEG 2000 and JPEG XL from imagecodecs; HEVC intra from
-ffmpeg's x265 (the Debian package ``ffmpeg``). Every codec takes
-a uint8 image (H, W, 3) and a quality, and returns the real file bytes, so rates are honest.
+ffmpeg's x265 (the Debian package ``ffmpeg``). Every codec takes a uint8 image (H, W, 3) and a
+quality and returns the real file bytes, so rates are honest. The registry :data:`REFERENCE_CODECS`
+names them; ``REFERENCE_CODECS.available()`` lists them with a line each.
+
+Two anchors are built on x265:
+
+``hevc``
+    one intra frame at constant QP ``51 - quality / 2`` (no adaptive quantisation).
+``roi-hevc``
+    what a practitioner would use instead of SDComp: x265 told where the objects are. The
+    object boxes (the same objects sdcomp-lite codes) become regions of interest through
+    ffmpeg's ``addroi`` filter. The objects are coded at x265's CRF ``51 - quality / 2`` (the QP
+    ``hevc`` uses at that quality) and everything else ``d`` QP coarser: the frame's CRF is
+    ``min(51, object CRF + d)`` and each box gets ``qoffset = -d / 51`` (ffmpeg multiplies
+    ``qoffset`` by 51). One variant per background offset ``d`` in :data:`ROI_BACKGROUND_OFFSETS`
+    (``bg=+6`` ...). x265 honours ROI side data only with adaptive quantisation on, and ignores it
+    in constant-QP mode, so this anchor runs in CRF mode with ``aq-mode=2`` (x265's default), and
+    with ``qg-size=16`` so that x265's quantisation groups match the 16x16 blocks of ffmpeg's ROI
+    map (x265's default of 32 smears each box over its neighbours).
+
+Both drop x265's version SEI (``info=0``): it is about 2.2 kB of text ("x265 (build 199) - 3.5
+...") that carries no picture and would flatter every codec compared with HEVC. 4:2:0 needs even
+sizes, so an odd width or height is padded by one pixel; one leading byte records which, and that
+byte counts in the rate like every other byte of the file.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import math
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from sdcomp_lite.errors import BackendUnavailableError, UnknownBackendError
+from sdcomp_lite.registry import Registry
+
+Box = tuple[float, float, float, float]  # (x0, y0, x1, y1) in pixels, x1 and y1 exclusive
+PILLOW_QUALITIES = (5, 10, 20, 30, 45, 60, 75, 90)
+LEVELS = (10, 25, 40, 55, 70, 85)  # AVIF, JPEG XL and both HEVC anchors
+ROI_BACKGROUND_OFFSETS = (6, 12, 18, 24)  # QP; +6 doubles x265's quantiser step
+FFMPEG_HINT = "apt-get install ffmpeg (Debian/Ubuntu; any ffmpeg >= 4.2 built with libx265 works)"
 
 
 @dataclass(frozen=True)
 class ReferenceCodec:
-    """A named codec with its quality sweep (higher quality value = larger file)."""
+    """A named codec with its quality sweep (higher quality value = larger file).
+
+    ``encode(image, quality, **options)`` returns the file's bytes; ``decode(data)`` the uint8
+    image. ``variants`` maps each setting's name to the keyword options it passes to ``encode``
+    (one unnamed variant for most codecs). A codec that ``uses_regions`` also receives the object
+    boxes as ``regions``: a list of ``(x0, y0, x1, y1)`` pixel boxes.
+    """
 
     name: str
-    encode: Callable[[np.ndarray, int], bytes]
+    encode: Callable[..., bytes]
     decode: Callable[[bytes], np.ndarray]
     qualities: tuple[int, ...]
     package: str
+    variants: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: {"": {}})
+    uses_regions: bool = False
 
-    def round_trip(self, image: np.ndarray, quality: int) -> tuple[bytes, np.ndarray]:
-        """Encode then decode; returns the file bytes and the decoded uint8 (H, W, 3) image."""
-        data = self.encode(image, quality)
+    def round_trip(self, image: np.ndarray, quality: int, variant: str | None = None,
+                   regions: Sequence[Box] = ()) -> tuple[bytes, np.ndarray]:
+        """Encode then decode; returns the file bytes and the decoded uint8 (H, W, 3) image.
+
+        ``variant``: one of ``variants`` (default: the first); ``regions``: the object boxes, used
+        only by codecs that ``uses_regions``.
+        """
+        variant = next(iter(self.variants)) if variant is None else variant
+        if variant not in self.variants:
+            raise UnknownBackendError(f"{self.name} has no variant {variant!r}; choose one of: {', '.join(self.variants)}")
+        options = dict(self.variants[variant])
+        if self.uses_regions:
+            options["regions"] = list(regions)
+        data = self.encode(image, quality, **options)
         return data, self.decode(data)[:, :, :3]
 
 
@@ -67,54 +118,109 @@ def _imagecodecs(codec: str) -> tuple[Callable, Callable]:
     return encode, decode
 
 
-def _hevc() -> tuple[Callable, Callable]:
-    """HEVC intra (x265 through ffmpeg), 4:2:0, one frame; quality q maps to x265's QP 51 - q/2."""
+@functools.lru_cache(maxsize=1)
+def _ffmpeg_filters() -> str:
+    result = subprocess.run(["ffmpeg", "-hide_banner", "-filters"], capture_output=True, check=False)
+    return result.stdout.decode(errors="replace")
+
+
+def _check_ffmpeg(need_addroi: bool = False) -> None:
     if shutil.which("ffmpeg") is None:
-        raise BackendUnavailableError("HEVC needs the ffmpeg program with x265: apt-get install ffmpeg")
-
-    def run(arguments: list[str], data: bytes) -> bytes:
-        result = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", *arguments], input=data,
-                                capture_output=True, check=False)
-        if result.returncode != 0:
-            raise BackendUnavailableError(f"ffmpeg failed: {result.stderr.decode(errors='replace')[-300:]}")
-        return result.stdout
-
-    def encode(image: np.ndarray, quality: int) -> bytes:
-        height, width = image.shape[:2]
-        even = np.pad(image, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")  # 4:2:0 needs even sizes
-        qp = int(round(51 - quality / 2))
-        with tempfile.TemporaryDirectory() as folder:
-            out = Path(folder) / "frame.hevc"
-            run(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{even.shape[1]}x{even.shape[0]}", "-i", "-",
-                 "-frames:v", "1", "-c:v", "libx265", "-pix_fmt", "yuv420p",
-                 "-x265-params", f"qp={qp}:keyint=1:log-level=error", "-f", "hevc", str(out)], even.tobytes())
-            stream = out.read_bytes()
-        return np.array([height, width], ">u2").tobytes() + stream  # 4 bytes: the true size
-
-    def decode(data: bytes) -> np.ndarray:
-        height, width = (int(v) for v in np.frombuffer(data[:4], ">u2"))
-        raw = run(["-f", "hevc", "-i", "-", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], data[4:])
-        even_h, even_w = height + height % 2, width + width % 2
-        return np.frombuffer(raw, np.uint8)[: even_h * even_w * 3].reshape(even_h, even_w, 3)[:height, :width]
-
-    return encode, decode
+        raise BackendUnavailableError(f"HEVC anchors need the ffmpeg program with libx265: {FFMPEG_HINT}")
+    if need_addroi and " addroi " not in _ffmpeg_filters():
+        raise BackendUnavailableError(f"roi-hevc needs ffmpeg's addroi filter (ffmpeg >= 4.2): {FFMPEG_HINT}")
 
 
-REFERENCE_CODECS = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc")
+def _ffmpeg(arguments: list[str], data: bytes) -> bytes:
+    result = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", *arguments], input=data,
+                            capture_output=True, check=False)
+    if result.returncode != 0:
+        raise BackendUnavailableError(f"ffmpeg failed: {result.stderr.decode(errors='replace')[-300:]}")
+    return result.stdout
+
+
+def object_qp(quality: int) -> int:
+    """x265's QP (``hevc``) or CRF (the objects of ``roi-hevc``) for a quality 1..100."""
+    return int(round(51 - quality / 2))
+
+
+def _roi_filters(regions: Sequence[Box], height: int, width: int, offset: int) -> list[str]:
+    """One ``addroi`` per box that is at least a pixel in size; ``qoffset = -offset / 51``."""
+    filters = []
+    for x0, y0, x1, y1 in regions:
+        left, top = max(0, math.floor(x0)), max(0, math.floor(y0))
+        right, bottom = min(width, math.ceil(x1)), min(height, math.ceil(y1))
+        if right > left and bottom > top and offset:
+            filters.append(f"addroi=x={left}:y={top}:w={right - left}:h={bottom - top}:qoffset=-{offset}/51")
+    return filters
+
+
+def _x265_encode(image: np.ndarray, quality: int, background_offset: int | None = None,
+                 regions: Sequence[Box] = ()) -> bytes:
+    """One intra frame, 4:2:0, no version SEI, after one byte of odd-size flags (bit 0: height, bit 1: width).
+
+    ``background_offset`` None: constant QP. Otherwise CRF with the boxes ``background_offset`` QP
+    finer than the rest (see the module docstring).
+    """
+    height, width = image.shape[:2]
+    even = np.pad(image, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")  # 4:2:0 needs even sizes
+    qp = object_qp(quality)
+    filters: list[str] = []
+    if background_offset is None:
+        params = f"qp={qp}"
+    else:
+        frame_crf = min(51, qp + background_offset)
+        params = f"crf={frame_crf}:aq-mode=2:qg-size=16"  # see the module docstring
+        filters = _roi_filters(regions, height, width, frame_crf - qp)
+    arguments = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{even.shape[1]}x{even.shape[0]}", "-i", "-"]
+    if filters:
+        arguments += ["-vf", ",".join(filters)]
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "frame.hevc"
+        _ffmpeg([*arguments, "-frames:v", "1", "-c:v", "libx265", "-pix_fmt", "yuv420p",
+                 "-x265-params", f"{params}:keyint=1:info=0:log-level=error", "-f", "hevc", str(out)], even.tobytes())
+        stream = out.read_bytes()
+    return bytes([(height % 2) | (width % 2) << 1]) + stream
+
+
+def _x265_decode(data: bytes) -> np.ndarray:
+    """The frame (ffmpeg writes it as a PPM, whose header carries the size), less the padding."""
+    ppm = _ffmpeg(["-f", "hevc", "-i", "-", "-frames:v", "1", "-f", "image2pipe", "-c:v", "ppm", "-pix_fmt", "rgb24", "-"],
+                  data[1:])
+    with Image.open(io.BytesIO(ppm)) as picture:
+        frame = np.asarray(picture.convert("RGB"))
+    return frame[: frame.shape[0] - (data[0] & 1), : frame.shape[1] - ((data[0] >> 1) & 1)]
+
+
+def _hevc() -> tuple[Callable, Callable]:
+    _check_ffmpeg()
+    return _x265_encode, _x265_decode
+
+
+def _roi_hevc() -> ReferenceCodec:
+    _check_ffmpeg(need_addroi=True)
+    variants = {f"bg=+{offset}": {"background_offset": offset} for offset in ROI_BACKGROUND_OFFSETS}
+    return ReferenceCodec("roi-hevc", _x265_encode, _x265_decode, LEVELS, "ffmpeg (x265, addroi)",
+                          variants, uses_regions=True)
+
+
+REFERENCE_CODECS: Registry[ReferenceCodec] = Registry("reference codec")
+REFERENCE_CODECS.add("jpeg", "JPEG (Pillow, optimised Huffman tables)",
+                     lambda: ReferenceCodec("jpeg", *_pillow("JPEG", optimize=True), PILLOW_QUALITIES, "Pillow"))
+REFERENCE_CODECS.add("webp", "WebP lossy (Pillow, method 6)",
+                     lambda: ReferenceCodec("webp", *_pillow("WEBP", method=6), PILLOW_QUALITIES, "Pillow"))
+REFERENCE_CODECS.add("avif", "AVIF (libavif through imagecodecs)",
+                     lambda: ReferenceCodec("avif", *_imagecodecs("avif"), LEVELS, "imagecodecs"))
+REFERENCE_CODECS.add("jpeg2000", "JPEG 2000 (OpenJPEG through imagecodecs; quality = target PSNR in dB)",
+                     lambda: ReferenceCodec("jpeg2000", *_imagecodecs("jpeg2k"), (24, 27, 30, 33, 36, 40), "imagecodecs"))
+REFERENCE_CODECS.add("jpegxl", "JPEG XL (libjxl through imagecodecs)",
+                     lambda: ReferenceCodec("jpegxl", *_imagecodecs("jpegxl"), LEVELS, "imagecodecs"))
+REFERENCE_CODECS.add("hevc", "HEVC intra, constant QP 51 - quality/2 (x265 through ffmpeg)",
+                     lambda: ReferenceCodec("hevc", *_hevc(), LEVELS, "ffmpeg (x265)"))
+REFERENCE_CODECS.add("roi-hevc", "HEVC intra with the object boxes as regions of interest, background QP offset swept "
+                     "(x265 and ffmpeg's addroi)", _roi_hevc)
 
 
 def get_reference_codec(name: str) -> ReferenceCodec:
-    """One of ``jpeg``, ``webp``, ``avif``, ``jpeg2000``, ``jpegxl``, ``hevc``."""
-    if name == "jpeg":
-        return ReferenceCodec("jpeg", *_pillow("JPEG", optimize=True), (5, 10, 20, 30, 45, 60, 75, 90), "Pillow")
-    if name == "webp":
-        return ReferenceCodec("webp", *_pillow("WEBP", method=6), (5, 10, 20, 30, 45, 60, 75, 90), "Pillow")
-    if name == "avif":
-        return ReferenceCodec("avif", *_imagecodecs("avif"), (10, 25, 40, 55, 70, 85), "imagecodecs")
-    if name == "jpeg2000":  # imagecodecs' level is a PSNR target in dB for JPEG 2000
-        return ReferenceCodec("jpeg2000", *_imagecodecs("jpeg2k"), (24, 27, 30, 33, 36, 40), "imagecodecs")
-    if name == "jpegxl":
-        return ReferenceCodec("jpegxl", *_imagecodecs("jpegxl"), (10, 25, 40, 55, 70, 85), "imagecodecs")
-    if name == "hevc":
-        return ReferenceCodec("hevc", *_hevc(), (10, 25, 40, 55, 70, 85), "ffmpeg (x265)")
-    raise UnknownBackendError(f"unknown reference codec {name!r}; choose one of {', '.join(REFERENCE_CODECS)}")
+    """The anchor called ``name`` (see ``REFERENCE_CODECS.available()``)."""
+    return REFERENCE_CODECS.get(name)

@@ -3,15 +3,35 @@
 A sweep writes into one folder:
   run.json      the exact configuration, package versions, what was skipped and why
   results.csv   one tidy row per (image, codec, variant, quality, layers, task, metric)
-It resumes: work units already in results.csv are not run again, so an interrupted sweep
-continues where it stopped. Tables and plots come from :mod:`sdcomp_lite.evaluation.report`.
+  units.csv     one line per finished work unit: its key and how many rows it wrote
+It resumes: work units already done are not run again, so an interrupted sweep continues where
+it stopped. Tables and plots come from :mod:`sdcomp_lite.evaluation.report`.
+
+When a unit counts as done (the resume rule): a unit's rows are appended to results.csv and
+flushed, and only then its line ``image,codec,variant,quality,rows`` is appended to units.csv.
+On resume a unit is done only when units.csv lists it and results.csv holds exactly that many
+valid rows for it. A line is trusted only when it ends in a newline (an interrupted write leaves
+a torn last line without one), decodes as UTF-8 without NUL bytes and parses: the right number
+of columns, a key of this sweep's work units, whole numbers for quality, layers and bytes, a
+finite bpp, a known task and reference, and a value that is a number (NaN for an undefined
+score). Every other line is dropped, and with it every row of a unit that is not done; those
+units run again (the repair is reported as a warning). The counts make the rule independent of
+the order in which the two files reach the disk. A damaged run.json is refused, never guessed
+at: :class:`~sdcomp_lite.errors.SweepStateError`, with what to do. Whole-file rewrites (the
+repair, the final sort, run.json) go to a temporary file in the same folder and then
+``os.replace``, so a failed write (a full disk, Ctrl-C) leaves the previous file intact.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
+import os
 import platform
+import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
@@ -19,19 +39,29 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from sdcomp_lite.errors import DataFileError, SdcompError
+from sdcomp_lite.errors import DataFileError, SweepStateError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: units.csv records the finished units
 COLUMNS = ("image", "codec", "variant", "quality", "layers", "bytes", "bpp", "task", "reference", "metric", "value")
+UNIT_COLUMNS = ("image", "codec", "variant", "quality", "rows")
+REFERENCES = ("pseudo", "annotations")
 
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """What to run. Every field has a default that runs offline in a few minutes on 2 cores.
+    """What to run. Every field has a default that runs offline in a few minutes on 2 cores;
+    ``benchmarks/sweep_default.json`` adds a grid of background qualities and scales.
 
     ``reference``: ``"pseudo"`` scores every task against its own prediction on the original
     image; ``"annotations"`` scores instance segmentation against data/ annotations instead.
-    ``objects``: where the codec's layers come from, ``"annotations"`` or a grounder name.
+    ``objects``: where the codec's layers (and roi-hevc's boxes) come from, ``"annotations"`` or a
+    grounder name.
+    ``rankers``: each orders the objects for each task with that task's ranking prompt ("find
+    every person"); ``ranking_task``, when set, is one prompt for every task instead.
+    ``sdcomp_qualities`` x ``background_qualities`` x ``background_scales``: sdcomp-lite's grid.
+    The background layer is coded at a background quality (only those <= the objects' quality; an
+    empty tuple codes it at the objects' quality) and at 1 / scale of the resolution.
+    ``codecs``: the anchors (see ``REFERENCE_CODECS.available()``), each over its own qualities.
     ``scheduler``: a Dask scheduler address; None starts a local cluster of ``workers`` processes.
     """
 
@@ -40,12 +70,19 @@ class SweepConfig:
     reference: str = "pseudo"
     objects: str = "annotations"
     rankers: tuple[str, ...] = ("offline", "area")
-    ranking_task: str = "general"
+    ranking_task: str | None = None
     sdcomp_qualities: tuple[int, ...] = (10, 30, 50)
-    background_drop: int = 0
-    codecs: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc")
+    background_qualities: tuple[int, ...] = ()
+    background_scales: tuple[int, ...] = (1,)
+    codecs: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "roi-hevc")
     scheduler: str | None = None
     workers: int = 2
+
+    def ranking_prompt(self, task: str) -> str:
+        """What the rankers are told for ``task``: its registered prompt, or ``ranking_task`` if set."""
+        from sdcomp_lite.evaluation.tasks import task_class
+
+        return self.ranking_task or task_class(task).prompt
 
     @classmethod
     def from_json(cls, path: str | Path) -> SweepConfig:
@@ -80,15 +117,20 @@ class WorkUnit:
 
 @dataclass
 class SweepState:
-    """What a sweep folder already holds."""
+    """What a sweep folder already holds.
+
+    ``done``: keys of the finished work units; ``skipped``: ``"image/task"`` to why it was
+    skipped; ``repairs``: what reading the folder dropped (one sentence each; empty when clean).
+    """
 
     done: set = field(default_factory=set)
     skipped: dict = field(default_factory=dict)
+    repairs: list = field(default_factory=list)
 
 
 def package_versions() -> dict[str, str]:
     names = ("sdcomp-lite", "torch", "compressai", "numpy", "pillow", "imagecodecs", "mediapipe", "opencv-contrib-python",
-             "transformers", "sentence-transformers", "pycocotools", "bjontegaard", "dask", "distributed")
+             "transformers", "sentence-transformers", "pycocotools", "scipy", "dask", "distributed")
     versions = {}
     for name in names:
         try:
@@ -99,53 +141,283 @@ def package_versions() -> dict[str, str]:
 
 
 def _prepare_folder(folder: Path, config: SweepConfig) -> SweepState:
-    """Create the folder, or check that it holds a resumable sweep of the same configuration."""
-    folder.mkdir(parents=True, exist_ok=True)
-    run_file, results = folder / "run.json", folder / "results.csv"
+    """Create the folder, or check that it holds a resumable sweep of the same configuration.
+
+    Keeps the rows of finished units only (see the module docstring); when anything had to be
+    dropped, results.csv and units.csv are rewritten without it. Raises :class:`SweepStateError`
+    (and changes nothing) for another configuration, another format or a damaged run.json.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SweepStateError(f"cannot create the output folder {folder}: {error}. Choose another folder.") from error
     state = SweepState()
-    if run_file.is_file():
-        previous = json.loads(run_file.read_text())
-        if previous.get("format_version") != FORMAT_VERSION:
-            raise SdcompError(
-                f"{folder} holds a sweep of format {previous.get('format_version')!r}; this release writes format "
-                f"{FORMAT_VERSION}. Nothing was changed: choose a new output folder (the old results stay readable "
-                "with the release that wrote them)."
-            )
-        if previous.get("config") != json.loads(json.dumps(asdict(config))):
-            raise SdcompError(
-                f"{folder} holds a sweep with a different configuration; nothing was changed. Use a new output "
-                "folder, or the same configuration to resume."
-            )
-        state.skipped = previous.get("skipped", {})
-    if results.is_file():
-        with open(results, newline="") as handle:
-            reader = csv.DictReader(handle)
-            if tuple(reader.fieldnames or ()) != COLUMNS:
-                raise SdcompError(f"{results} has columns {reader.fieldnames}, expected {list(COLUMNS)}; nothing was changed.")
-            state.done = {(r["image"], r["codec"], r["variant"], int(r["quality"])) for r in reader}
-    else:
-        with open(results, "w", newline="") as handle:
-            csv.writer(handle).writerow(COLUMNS)
+    previous = _read_run_file(folder / "run.json", config)
+    done, repairs, rewrite, has_data = _read_finished_units(folder, config)
+    if previous is None and has_data:
+        raise SweepStateError(
+            f"{folder} holds results but no run.json, so the configuration that made them is unknown; nothing was "
+            "changed. Choose a new output folder, or delete this folder to start again here."
+        )
+    if previous is not None:
+        state.skipped = dict(previous.get("skipped", {}))
+    if rewrite:  # a new folder, or something had to be dropped
+        _write_tables(folder, done)
+    state.repairs = repairs
+    state.done = set(done)
     return state
+
+
+def _read_run_file(path: Path, config: SweepConfig) -> dict | None:
+    """run.json's content, checked against this release and ``config``; None if there is none."""
+    data = _read_bytes(path)
+    if data is None:
+        return None
+    damaged = (f"{path} is damaged ({{}}); nothing was changed. Choose a new output folder, or delete this folder "
+               "to start again here.")
+    try:
+        run = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise SweepStateError(damaged.format(f"not UTF-8 JSON: {_one_line(error)}")) from None
+    if not isinstance(run, dict):
+        raise SweepStateError(damaged.format(f"a JSON {type(run).__name__}, not an object"))
+    version = run.get("format_version")
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise SweepStateError(
+            f"{path.parent} holds a sweep of format {_one_line(version)}; this release writes format {FORMAT_VERSION}. "
+            "Nothing was changed: choose a new output folder (the old results stay readable with the release that "
+            "wrote them)."
+        )
+    skipped = run.get("skipped", {})
+    if not isinstance(run.get("config"), dict):
+        raise SweepStateError(damaged.format("'config' is not an object"))
+    if not isinstance(skipped, dict) or not all(isinstance(v, str) for v in skipped.values()):
+        raise SweepStateError(damaged.format("'skipped' is not an object of strings"))
+    if run["config"] != json.loads(json.dumps(asdict(config))):
+        raise SweepStateError(
+            f"{path.parent} holds a sweep with a different configuration; nothing was changed. Use a new output "
+            "folder, or the same configuration to resume."
+        )
+    return run
+
+
+def _read_finished_units(folder: Path, config: SweepConfig) -> tuple[dict, list[str], bool, bool]:
+    """The rows of every finished unit (by unit key); the repairs made (one sentence each);
+    whether results.csv and units.csv must be rewritten; whether they hold any line at all."""
+    units, tasks = {u.key for u in work_units(config)}, frozenset(config.tasks)
+    results = _read_table(folder / "results.csv", COLUMNS)
+    finished = _read_table(folder / "units.csv", UNIT_COLUMNS)
+    expected: dict = {}
+    rows: dict = {}
+    dropped = {"results.csv": 0, "units.csv": 0}
+    for entry in (_unit_entry(row, units) for row in (finished[0] if finished else ())):
+        if entry is None:
+            dropped["units.csv"] += 1
+        else:  # the same unit twice with different counts: not trusted
+            expected[entry[0]] = entry[1] if expected.get(entry[0], entry[1]) == entry[1] else -1
+    for row in results[0] if results else ():
+        key = _result_key(row, units, tasks)
+        if key is None:
+            dropped["results.csv"] += 1
+        else:
+            rows.setdefault(key, []).append(row)
+    repairs = [f"{name}: dropped {n} invalid line(s)" for name, n in dropped.items() if n]
+    repairs += [f"{name}: dropped a torn last line (an interrupted write)"
+                for name, table in (("results.csv", results), ("units.csv", finished)) if table and table[1]]
+    done = {key: rows.get(key, []) for key, count in expected.items() if len(rows.get(key, ())) == count}
+    again = sorted((set(rows) | set(expected)) - set(done))
+    if again:
+        more = " ..." if len(again) > 3 else ""
+        repairs.append(f"{len(again)} unfinished or damaged work unit(s) will run again: {again[:3]}{more}")
+    has_data = bool(rows or expected or repairs)
+    return done, repairs, bool(repairs or results is None or finished is None), has_data
+
+
+def _read_table(path: Path, columns: tuple[str, ...]) -> tuple[list[list[str] | None], bool] | None:
+    """The data lines of a CSV file as lists of fields (None for a line that cannot be trusted)
+    and whether a torn last line was dropped; None if the file does not exist, is empty or holds
+    only part of the header (the caller writes it afresh)."""
+    data = _read_bytes(path)
+    if not data:
+        return None
+    *complete, torn = data.split(b"\n")  # a line is trusted only when it ends in a newline
+    header = ",".join(columns).encode()
+    if not complete and header.startswith(torn.rstrip(b"\r")):
+        return None
+    if not complete or _fields(complete[0]) != list(columns):
+        raise SweepStateError(
+            f"{path} does not start with the header {header.decode()!r}; nothing was changed. It was not written by "
+            "this release: choose a new output folder."
+        )
+    return [_fields(line) for line in complete[1:]], bool(torn)
+
+
+def _fields(line: bytes) -> list[str] | None:
+    """One CSV line's fields; None unless it is UTF-8 without NUL bytes and parses as one record."""
+    try:
+        text = line.decode("utf-8")
+        if "\x00" in text:
+            return None
+        return next(csv.reader([text.removesuffix("\r")], strict=True))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return None
+
+
+def _result_key(row: list[str] | None, units: set, tasks: frozenset) -> tuple | None:
+    """The work unit of a valid results.csv row of this sweep; None for anything else."""
+    if row is None or len(row) != len(COLUMNS):
+        return None
+    image, codec, variant, quality, layers, size, bpp, task, reference, metric, value = row
+    key = (image, codec, variant, _whole(quality, signed=True))
+    if key not in units or task not in tasks or reference not in REFERENCES or not metric:
+        return None
+    count, rate, score = _whole(layers), _number(bpp), _number(value)
+    if count is None or (count == 0) == (codec == "sdcomp-lite") or _whole(size) is None:
+        return None
+    if rate is None or not math.isfinite(rate) or rate < 0 or score is None or math.isinf(score):
+        return None  # a score may be NaN (undefined), never infinite
+    return key
+
+
+def _unit_entry(row: list[str] | None, units: set) -> tuple[tuple, int] | None:
+    """(unit key, number of rows) of a valid units.csv line of this sweep; None for anything else."""
+    if row is None or len(row) != len(UNIT_COLUMNS):
+        return None
+    key, count = (row[0], row[1], row[2], _whole(row[3], signed=True)), _whole(row[4])
+    return (key, count) if key in units and count is not None else None
+
+
+def _whole(text: str, signed: bool = False) -> int | None:
+    digits = text[1:] if signed and text.startswith("-") else text
+    return int(text) if digits.isascii() and digits.isdigit() and len(digits) <= 18 else None
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _cell(value) -> str:
+    """A value as results.csv writes it: floats in full (repr), whole numbers without a point."""
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value))
+    return str(value)
+
+
+def _csv_text(rows: Iterable[Iterable]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([[_cell(v) for v in row] for row in rows])
+    return buffer.getvalue()
+
+
+def _write_tables(folder: Path, done: dict) -> None:
+    """Rewrite results.csv (in a fixed row order, so equal sweeps give identical files) and
+    units.csv from the finished units ``done`` (unit key -> its rows as lists of fields)."""
+    from sdcomp_lite.evaluation.report import row_order
+
+    rows = sorted((row for unit in done.values() for row in unit), key=lambda r: row_order(dict(zip(COLUMNS, r))))
+    _replace(folder / "results.csv", _csv_text([COLUMNS, *rows]))
+    _replace(folder / "units.csv", _csv_text([UNIT_COLUMNS, *[(*key, len(done[key])) for key in sorted(done)]]))
+
+
+def _sort_results(folder: Path, config: SweepConfig) -> None:
+    """Rewrite results.csv and units.csv in a fixed order, keeping the finished units only."""
+    done, _, _, _ = _read_finished_units(folder, config)
+    _write_tables(folder, done)
 
 
 def _write_run_file(folder: Path, config: SweepConfig, state: SweepState) -> None:
     run = {"format_version": FORMAT_VERSION, "config": asdict(config), "versions": package_versions(),
            "python": platform.python_version(), "machine": platform.machine(), "skipped": state.skipped}
-    (folder / "run.json").write_text(json.dumps(run, indent=1) + "\n")
+    _replace(folder / "run.json", json.dumps(run, indent=1) + "\n")
 
 
-def _sort_results(path: Path) -> None:
-    """Rewrite results.csv in a fixed row order, so that equal sweeps give identical files."""
-    from sdcomp_lite.evaluation.report import row_order
+def _replace(path: Path, text: str) -> None:
+    """Write a whole file: into a temporary file in the same folder, then ``os.replace``.
 
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    rows.sort(key=row_order)
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
-        writer.writeheader()
-        writer.writerows(rows)
+    A failure (a full disk, Ctrl-C) leaves the previous file as it was and no temporary file.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        _discard(temporary)
+        raise SweepStateError(
+            f"cannot write {path}: {_one_line(error)}. The previous file is unchanged; free some space (or fix the "
+            "permissions) and run the same command again."
+        ) from error
+    except BaseException:
+        _discard(temporary)
+        raise
+
+
+def _discard(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise SweepStateError(f"cannot read {path}: {_one_line(error)}. Check it, or choose a new output folder.") from error
+
+
+def _one_line(value, limit: int = 120) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _append_unit(results, finished, key: tuple, rows: list[dict]) -> None:
+    """Append one unit's rows to results.csv, then (only then) its line to units.csv."""
+    try:
+        results.write(_csv_text([[row[c] for c in COLUMNS] for row in rows]))
+        results.flush()
+        finished.write(_csv_text([(*key, len(rows))]))
+        finished.flush()
+    except OSError as error:
+        raise SweepStateError(
+            f"cannot write the results: {_one_line(error)}. The finished units are kept; free some space and run the "
+            "same command again to resume."
+        ) from error
+
+
+def _open_for_appending(path: Path):
+    try:
+        return open(path, "a", newline="", encoding="utf-8")
+    except OSError as error:
+        raise SweepStateError(f"cannot open {path}: {_one_line(error)}. Check the folder's permissions.") from error
+
+
+def variant_name(name: str, **settings: object) -> str:
+    """A results.csv variant: a curve family's name, then ``key=value`` settings (``offline bq=10 bs=4``)."""
+    return " ".join([name, *(f"{key}={value}" for key, value in settings.items())]).strip()
+
+
+def parse_variant(variant: str) -> tuple[str, dict[str, str]]:
+    """The family name and the settings of a variant written by :func:`variant_name`."""
+    words = variant.split()
+    settings = dict(word.split("=", 1) for word in words if "=" in word)
+    return " ".join(word for word in words if "=" not in word), settings
+
+
+def sdcomp_variants(config: SweepConfig, quality: int) -> list[str]:
+    """sdcomp-lite's variants at ``quality``: ranker, background quality (``bq``) and scale (``bs``)."""
+    backgrounds = [b for b in config.background_qualities if b <= quality] if config.background_qualities else [None]
+    return [variant_name(ranker, **({} if b is None else {"bq": b}), bs=scale)
+            for ranker in config.rankers for b in backgrounds for scale in config.background_scales]
 
 
 def work_units(config: SweepConfig) -> list[WorkUnit]:
@@ -154,15 +426,34 @@ def work_units(config: SweepConfig) -> list[WorkUnit]:
 
     units = []
     for image in config.images:
-        for ranker in config.rankers:
-            units += [WorkUnit(image, "sdcomp-lite", ranker, q) for q in config.sdcomp_qualities]
-        for codec in config.codecs:
-            units += [WorkUnit(image, codec, "", q) for q in get_reference_codec(codec).qualities]
+        units += [WorkUnit(image, "sdcomp-lite", variant, q)
+                  for q in config.sdcomp_qualities for variant in sdcomp_variants(config, q)]
+        for name in config.codecs:
+            codec = get_reference_codec(name)
+            units += [WorkUnit(image, name, variant, q) for variant in codec.variants for q in codec.qualities]
     return units
 
 
+def ranking_jobs(config: SweepConfig) -> list[tuple[str, str, str]]:
+    """Every (image, ranker, prompt) a sweep ranks once: one prompt per task, shared where equal."""
+    prompts = dict.fromkeys(config.ranking_prompt(task) for task in config.tasks)
+    return [(image, ranker, prompt) for image in config.images for ranker in config.rankers for prompt in prompts]
+
+
+def unit_rankings(unit: WorkUnit, config: SweepConfig, rankings: dict) -> dict:
+    """The rankings (or their futures) an sdcomp-lite unit codes with, by task; {} for an anchor."""
+    if unit.codec != "sdcomp-lite":
+        return {}
+    ranker, _ = parse_variant(unit.variant)
+    return {task: rankings[(unit.image, ranker, config.ranking_prompt(task))] for task in config.tasks}
+
+
 def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) -> Path:
-    """Run (or resume) the sweep into ``folder``; returns the path of results.csv."""
+    """Run (or resume) the sweep into ``folder``; returns the path of results.csv.
+
+    An interruption (Ctrl-C, a crash, a full disk) loses at most the units still running: run the
+    same call again to resume. ``KeyboardInterrupt`` propagates after the Dask client is closed.
+    """
     from dask.distributed import Client, LocalCluster, as_completed
 
     from sdcomp_lite.evaluation import worker
@@ -173,6 +464,8 @@ def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) ->
         codec = get_reference_codec(name)
         codec.round_trip(np.zeros((16, 16, 3), np.uint8), codec.qualities[0])
     state = _prepare_folder(folder, config)
+    if state.repairs:
+        warnings.warn(f"{folder}: repaired before resuming: " + "; ".join(state.repairs), stacklevel=2)
     _write_run_file(folder, config, state)
     units = [u for u in work_units(config) if u.key not in state.done]
     if not units:
@@ -183,22 +476,16 @@ def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) ->
     client = Client(config.scheduler or cluster)
     try:
         references = {image: client.submit(worker.references, image, config, pure=False) for image in config.images}
-        rankings = {
-            (image, ranker): client.submit(worker.rank_objects, image, ranker, config, pure=False)
-            for image in config.images for ranker in config.rankers
-        }
-        futures = [
+        rankings = {job: client.submit(worker.rank_objects, *job, config, pure=False) for job in ranking_jobs(config)}
+        futures = {
             client.submit(worker.run_unit, unit, config, references[unit.image],
-                          rankings.get((unit.image, unit.variant)), pure=False)
+                          unit_rankings(unit, config, rankings), pure=False): unit
             for unit in units
-        ]
-        with open(folder / "results.csv", "a", newline="") as handle:
-            writer = csv.writer(handle)
+        }
+        with _open_for_appending(folder / "results.csv") as results, _open_for_appending(folder / "units.csv") as finished:
             for future in tqdm(as_completed(futures), total=len(futures), desc="sweep", disable=not progress):
-                rows = future.result()
-                writer.writerows([[row[c] for c in COLUMNS] for row in rows])
-                handle.flush()
-        _sort_results(folder / "results.csv")
+                _append_unit(results, finished, futures[future].key, future.result())
+        _sort_results(folder, config)
         for image, future in references.items():
             _, skipped = future.result()
             state.skipped.update({f"{image}/{task}": why for task, why in skipped.items()})

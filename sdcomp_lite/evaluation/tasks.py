@@ -4,6 +4,11 @@ A task has ``run(image) -> prediction`` and ``score(prediction, reference) -> di
 The reference is either the annotations in ``data/`` or, where none fit the task, the model's own
 prediction on the original image (*pseudo ground truth*); every result says which.
 
+Each task class also carries, as data, its headline ``metric`` (the key of ``score()`` that reports
+and BD-rates use) and its ranking ``prompt``: what a ranker is told the receiver wants ("find every
+person"), so that a sweep codes each task's objects in that task's order. :data:`TASKS` registers
+them by name; :func:`task_class` reads a task's metric and prompt without loading its model.
+
 Offline here: person segmentation and face detection (MediaPipe), instance segmentation with the
 offline grounder, and pose (MediaPipe). With weights present: classification (torchvision),
 captioning and VQA (transformers).
@@ -18,8 +23,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from sdcomp_lite.errors import UnknownBackendError
-from sdcomp_lite.grounding.base import GroundedObject
 from sdcomp_lite.grounding.quality import score_grounding
+from sdcomp_lite.metrics import mask_iou
+from sdcomp_lite.registry import Registry
+from sdcomp_lite.types import SceneObject
 
 
 class Task(Protocol):
@@ -27,18 +34,14 @@ class Task(Protocol):
 
     name: str
     metric: str  # the headline metric, a key of score()'s result; higher is better
+    prompt: str  # what a ranker is told this task needs, e.g. "find every person"
 
     def run(self, image: np.ndarray) -> Any: ...
 
     def score(self, prediction: Any, reference: Any) -> dict[str, float]: ...
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return float(np.count_nonzero(a & b) / union) if union else 1.0
-
-
-def _union(objects: list[GroundedObject], shape) -> np.ndarray:
+def _union(objects: list[SceneObject], shape) -> np.ndarray:
     return np.logical_or.reduce([o.mask for o in objects]) if objects else np.zeros(shape, bool)
 
 
@@ -52,20 +55,21 @@ class _MediaPipeTask:
 
         self.model = MediaPipeGrounder()
 
-    def run(self, image: np.ndarray) -> list[GroundedObject]:
+    def run(self, image: np.ndarray) -> list[SceneObject]:
         return self.model.ground(image, self.target)
 
 
 class PersonSegmentationTask(_MediaPipeTask):
-    """People as masks (MediaPipe); scored by IoU of the union of people masks."""
+    """People as masks (MediaPipe); scored by IoU of the union of people masks (1.0 when neither has a person)."""
 
     name = "person-segmentation"
     metric = "miou"
+    prompt = "find every person"
     target = "person"
 
     def score(self, prediction, reference) -> dict[str, float]:
         shape = reference[0].mask.shape if reference else (prediction[0].mask.shape if prediction else (1, 1))
-        return {"miou": _iou(_union(prediction, shape), _union(reference, shape))}
+        return {"miou": mask_iou(_union(prediction, shape), _union(reference, shape))}
 
 
 class FaceDetectionTask(_MediaPipeTask):
@@ -73,6 +77,7 @@ class FaceDetectionTask(_MediaPipeTask):
 
     name = "face-detection"
     metric = "ap50"
+    prompt = "find every face"
     target = "face"
 
     def score(self, prediction, reference) -> dict[str, float]:
@@ -85,13 +90,14 @@ class InstanceSegmentationTask:
 
     name = "instance-segmentation"
     metric = "ap50"
+    prompt = "find every object"
 
     def __init__(self, grounder: str = "offline") -> None:
         from sdcomp_lite.grounding import get_grounder
 
         self.model = get_grounder(grounder)
 
-    def run(self, image: np.ndarray) -> list[GroundedObject]:
+    def run(self, image: np.ndarray) -> list[SceneObject]:
         return self.model.ground(image)
 
     def score(self, prediction, reference) -> dict[str, float]:
@@ -106,13 +112,13 @@ class PoseTask:
 
     name = "pose"
     metric = "pck"
+    prompt = "find every person's body pose"
 
     def run(self, image: np.ndarray) -> np.ndarray | None:
-        import mediapipe as mp
 
-        from sdcomp_lite.grounding.mediapipe_models import quiet_mediapipe
+        from sdcomp_lite.models import mediapipe_solutions, quiet_mediapipe
 
-        with quiet_mediapipe(), mp.solutions.pose.Pose(static_image_mode=True) as model:
+        with quiet_mediapipe(), mediapipe_solutions().pose.Pose(static_image_mode=True) as model:
             result = model.process(np.ascontiguousarray(image))
         if result.pose_landmarks is None:
             return None
@@ -138,6 +144,7 @@ class ClassificationTask:
 
     name = "classification"
     metric = "top1"
+    prompt = "name the main object in the image"
 
     def __init__(self, model="resnet50", weights_path: str | None = None, image_size: int = 224) -> None:
         import torch
@@ -181,10 +188,10 @@ class CaptioningTask:
 
     name = "captioning"
     metric = "caption_similarity"
+    prompt = "describe the whole scene in one sentence"
 
     def __init__(self, model: str, max_new_tokens: int = 30, encoder=None) -> None:
-        from sdcomp_lite.grounding.transformers_detector import load_pretrained
-        from sdcomp_lite.ranking.embedding import load_text_encoder
+        from sdcomp_lite.models import load_pretrained, load_text_encoder
 
         self.processor, self.model = load_pretrained(model, "AutoModelForImageTextToText")
         self.max_new_tokens = max_new_tokens
@@ -237,9 +244,10 @@ class VQATask:
 
     name = "vqa"
     metric = "accuracy"
+    prompt = "answer questions about the image"
 
     def __init__(self, model: str, questions: list[str], max_new_tokens: int = 10) -> None:
-        from sdcomp_lite.grounding.transformers_detector import load_pretrained
+        from sdcomp_lite.models import load_pretrained
 
         self.processor, self.model = load_pretrained(model, "AutoModelForVisualQuestionAnswering")
         self.questions = questions
@@ -262,16 +270,23 @@ class VQATask:
         return {"accuracy": float(np.mean(hits)) if hits else float("nan")}
 
 
-OFFLINE_TASKS = ("person-segmentation", "face-detection", "instance-segmentation", "pose")
+TASKS: Registry[Task] = Registry("task")
+TASKS.add("person-segmentation", "people as masks (MediaPipe); IoU of the union of people masks", PersonSegmentationTask)
+TASKS.add("face-detection", "faces as boxes (MediaPipe); box AP at IoU 0.5", FaceDetectionTask)
+TASKS.add("instance-segmentation", "objects with masks from a grounder (default: offline); box AP50", InstanceSegmentationTask)
+TASKS.add("pose", "33 body keypoints (MediaPipe pose); PCK@0.1", PoseTask)
+TASKS.add("classification", "a torchvision classifier (model=, weights_path=); top-1 agreement", ClassificationTask)
+TASKS.add("captioning", "a transformers captioner (model=); caption embedding similarity", CaptioningTask)
+TASKS.add("vqa", "a transformers VQA model (model=, questions=); answer accuracy", VQATask)
 
 
 def get_task(name: str, **options) -> Task:
-    """A task by name: the offline ones, or classification / captioning / vqa with a model."""
-    tasks = {
-        "person-segmentation": PersonSegmentationTask, "face-detection": FaceDetectionTask,
-        "instance-segmentation": InstanceSegmentationTask, "pose": PoseTask,
-        "classification": ClassificationTask, "captioning": CaptioningTask, "vqa": VQATask,
-    }
-    if name not in tasks:
-        raise UnknownBackendError(f"unknown task {name!r}; choose one of {sorted(tasks)}")
-    return tasks[name](**options)
+    """The task called ``name`` (see ``TASKS.available()``); ``options`` go to its constructor."""
+    return TASKS.get(name, **options)
+
+
+def task_class(name: str) -> type:
+    """The class registered as ``name``: its ``metric`` and ``prompt`` without loading a model."""
+    if name not in TASKS:
+        raise UnknownBackendError(f"unknown task {name!r}; choose one of: {', '.join(TASKS.names())}")
+    return TASKS.entries[name].factory

@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from sdcomp_lite.data import load_sample
-from sdcomp_lite.grounding.base import GroundedObject
 from sdcomp_lite.types import SceneObject
 
 
 def _objects(sample, config) -> list[SceneObject]:
     if config.objects == "annotations":
         return list(sample.objects)
-    from sdcomp_lite.grounding import as_scene_objects, get_grounder
+    from sdcomp_lite.grounding import get_grounder
 
-    return as_scene_objects(get_grounder(config.objects).ground(sample.image))
+    return get_grounder(config.objects).ground(sample.image)
 
 
 def references(image: str, config) -> tuple[dict[str, Any], dict[str, str]]:
     """Each task's reference on the original image, and the tasks skipped for lack of one."""
-    from sdcomp_lite.evaluation.tasks import get_task
-
     sample = load_sample(image)
     found, skipped = {}, {}
     for name in config.tasks:
         if name == "instance-segmentation" and config.reference == "annotations":
-            reference = [GroundedObject(o.label, o.box, o.mask, 1.0, "annotations") for o in sample.objects]
+            reference = list(sample.objects)
         else:
-            reference = get_task(name).run(sample.image)
+            reference = _task(name).run(sample.image)
         if reference is None or (isinstance(reference, list) and not reference):
             skipped[name] = "the reference has nothing to find in this image (no annotation, empty pseudo ground truth)"
             continue
@@ -37,12 +36,26 @@ def references(image: str, config) -> tuple[dict[str, Any], dict[str, str]]:
     return found, skipped
 
 
-def rank_objects(image: str, ranker: str, config):
-    """The ranking of the image's objects by ``ranker`` for the sweep's ranking task."""
+def rank_objects(image: str, ranker: str, prompt: str, config):
+    """The ranking of the image's objects by ``ranker`` for ``prompt`` (a task's ranking prompt)."""
+    sample = load_sample(image)
+    return _ranker(ranker).rank(sample.image, _objects(sample, config), prompt)
+
+
+@functools.cache
+def _ranker(name: str):
+    """Each ranker, built once per worker process (the offline one loads a text encoder)."""
     from sdcomp_lite.ranking import get_ranker
 
-    sample = load_sample(image)
-    return get_ranker(ranker).rank(sample.image, _objects(sample, config), config.ranking_task)
+    return get_ranker(name)
+
+
+@functools.cache
+def _task(name: str):
+    """Each task's model, built once per worker process (MediaPipe and grounders take a while to load)."""
+    from sdcomp_lite.evaluation.tasks import get_task
+
+    return get_task(name)
 
 
 def _score_rows(base: dict, image: np.ndarray, tasks: dict, task_references: dict, reference_kind: str) -> list[dict]:
@@ -56,31 +69,54 @@ def _score_rows(base: dict, image: np.ndarray, tasks: dict, task_references: dic
     return rows
 
 
-def run_unit(unit, config, reference_pair, ranking) -> list[dict]:
-    """Code one image, decode it (every prefix for sdcomp-lite), run every task, score it."""
+def _prefixes(encoded) -> Iterator[tuple[int, np.ndarray]]:
+    """(bytes, image) after each layer: one decode per layer (:func:`~sdcomp_lite.coding.decode_progressive`)."""
+    from sdcomp_lite.coding import decode_progressive
+
+    for layers, step in enumerate(decode_progressive(encoded.data), 1):
+        yield encoded.prefix_bytes(layers), step.image
+
+
+def _sdcomp_rows(unit, config, sample, tasks: dict, task_references: dict, rankings: dict) -> list[dict]:
+    """Each task's objects in that task's ranking, coded once per distinct order, scored at every prefix."""
     from sdcomp_lite.coding import encode
-    from sdcomp_lite.coding.codec import decode
+    from sdcomp_lite.evaluation.sweep import parse_variant
+
+    _, settings = parse_variant(unit.variant)
+    options = {"quality": unit.quality, "background_quality": int(settings.get("bq", unit.quality)),
+               "background_scale": int(settings.get("bs", 1))}
+    objects = _objects(sample, config)
+    pixels = sample.image.shape[0] * sample.image.shape[1]
+    coded: dict[tuple, list] = {}
+    rows = []
+    for name, task in tasks.items():
+        ordered = rankings[name].apply(objects)
+        order = tuple((obj.object_id, obj.importance) for obj in ordered)
+        if order not in coded:
+            coded[order] = list(_prefixes(encode(sample.image, ordered, **options)))
+        for layers, (size, decoded) in enumerate(coded[order], 1):
+            base = {"image": unit.image, "codec": unit.codec, "variant": unit.variant, "quality": unit.quality,
+                    "layers": layers, "bytes": size, "bpp": 8 * size / pixels}
+            rows += _score_rows(base, decoded, {name: task}, task_references, config.reference)
+    return rows
+
+
+def run_unit(unit, config, reference_pair, rankings: dict) -> list[dict]:
+    """Code one image, decode it (every prefix for sdcomp-lite), run every task, score it.
+
+    ``rankings``: for sdcomp-lite, each task's ranking of the objects (from its own prompt).
+    """
     from sdcomp_lite.evaluation.codecs import get_reference_codec
-    from sdcomp_lite.evaluation.tasks import get_task
 
     task_references, _ = reference_pair
     sample = load_sample(unit.image)
-    pixels = sample.image.shape[0] * sample.image.shape[1]
-    tasks = {name: get_task(name) for name in config.tasks if name in task_references}
-    rows = []
+    tasks = {name: _task(name) for name in config.tasks if name in task_references}
     if unit.codec == "sdcomp-lite":
-        objects = ranking.apply(_objects(sample, config))
-        background = max(1, unit.quality - config.background_drop)
-        encoded = encode(sample.image, objects, quality=unit.quality, background_quality=background)
-        for layers in range(1, len(encoded.layers) + 1):
-            size = encoded.prefix_bytes(layers)
-            decoded = decode(encoded.data, layers=layers).image
-            base = {"image": unit.image, "codec": unit.codec, "variant": unit.variant, "quality": unit.quality,
-                    "layers": layers, "bytes": size, "bpp": 8 * size / pixels}
-            rows += _score_rows(base, decoded, tasks, task_references, config.reference)
-    else:
-        data, decoded = get_reference_codec(unit.codec).round_trip(sample.image, unit.quality)
-        base = {"image": unit.image, "codec": unit.codec, "variant": "", "quality": unit.quality, "layers": 0,
-                "bytes": len(data), "bpp": 8 * len(data) / pixels}
-        rows += _score_rows(base, np.ascontiguousarray(decoded), tasks, task_references, config.reference)
-    return rows
+        return _sdcomp_rows(unit, config, sample, tasks, task_references, rankings)
+    codec = get_reference_codec(unit.codec)
+    regions = [obj.box for obj in _objects(sample, config)] if codec.uses_regions else []
+    data, decoded = codec.round_trip(sample.image, unit.quality, unit.variant, regions)
+    pixels = sample.image.shape[0] * sample.image.shape[1]
+    base = {"image": unit.image, "codec": unit.codec, "variant": unit.variant, "quality": unit.quality, "layers": 0,
+            "bytes": len(data), "bpp": 8 * len(data) / pixels}
+    return _score_rows(base, np.ascontiguousarray(decoded), tasks, task_references, config.reference)

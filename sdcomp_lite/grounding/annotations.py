@@ -1,15 +1,20 @@
-"""The ``annotations`` backend: objects read from a COCO file, the reference for the others."""
+"""The ``annotations`` backend: objects read from a COCO file, the reference for the others.
+
+Taught in notebooks/01_grounding.ipynb.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from sdcomp_lite.data import Sample, data_dir, load_coco
 from sdcomp_lite.errors import DataFileError
-from sdcomp_lite.grounding.base import GroundedObject, matches_prompt, parse_prompt, rgb_array, sort_objects
+from sdcomp_lite.grounding.base import matches_prompt, parse_prompt, rgb_array, sort_objects
+from sdcomp_lite.types import SceneObject
 
 
 def _fingerprint(pixels: np.ndarray) -> str:
@@ -28,7 +33,7 @@ class AnnotationGrounder:
         }
         self.path = path
 
-    def ground(self, image, prompt: str | None = None) -> list[GroundedObject]:
+    def ground(self, image, prompt: str | None = None) -> list[SceneObject]:
         pixels = rgb_array(image)
         sample = self._samples.get(_fingerprint(pixels))
         if sample is None:
@@ -38,6 +43,6 @@ class AnnotationGrounder:
             )
         wanted = parse_prompt(prompt)
         found = [
-            GroundedObject(o.label, o.box, o.mask, 1.0, self.name) for o in sample.objects if matches_prompt(o.label, wanted)
+            replace(o, importance=1.0, score=1.0, source=self.name) for o in sample.objects if matches_prompt(o.label, wanted)
         ]
         return sort_objects(found)

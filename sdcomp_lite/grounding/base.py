@@ -1,37 +1,26 @@
-"""What every grounder returns, and the small helpers they share."""
+"""What every grounder returns (a numbered list of :class:`SceneObject`), and the helpers they share.
+
+Taught in notebooks/01_grounding.ipynb.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Protocol
 
 import numpy as np
 
 from sdcomp_lite.images import to_rgb_array as rgb_array  # noqa: F401  (re-exported for the backends)
-from sdcomp_lite.types import SceneObject, box_from_mask
+from sdcomp_lite.types import SceneObject, box_from_mask, number_objects
 
 
-@dataclass(frozen=True, eq=False)
-class GroundedObject:
-    """One object found in an image.
+def GroundedObject(label: str, box, mask: np.ndarray, score: float, backend: str) -> SceneObject:
+    """Deprecated: grounders return :class:`SceneObject`; build one directly.
 
-    Attributes:
-        label: class name or phrase, e.g. ``"person"``.
-        box: ``(x0, y0, x1, y1)`` in pixels (x1, y1 exclusive), floats.
-        mask: bool array (H, W), the image's size.
-        score: the backend's confidence in [0, 1] (1.0 for annotations).
-        backend: name of the backend that produced it, e.g. ``"mediapipe"``.
+    Kept with the old positional signature so old callers keep working: gives
+    ``SceneObject(0, label, box, mask, score=score, source=backend)`` (id 0 until numbered).
     """
-
-    label: str
-    box: tuple[float, float, float, float]
-    mask: np.ndarray = field(repr=False)
-    score: float
-    backend: str
-
-    @property
-    def area(self) -> int:
-        return int(np.count_nonzero(self.mask))
+    return SceneObject(0, label, box, mask, score=float(score), source=backend)
 
 
 class Grounder(Protocol):
@@ -39,18 +28,21 @@ class Grounder(Protocol):
 
     name: str
 
-    def ground(self, image, prompt: str | None = None) -> list[GroundedObject]:
+    def ground(self, image, prompt: str | None = None) -> list[SceneObject]:
         """Find objects in ``image`` (PIL, path or uint8 array of any supported mode).
 
         ``prompt`` names what to look for (comma-separated classes or phrases); backends with a
-        fixed vocabulary use it as a filter.
+        fixed vocabulary use it as a filter. Returns the objects sorted by :func:`sort_objects`
+        and numbered 1, 2, ... in that order; each mask is bool (H, W), the image's size, and
+        ``source`` names the backend.
         """
         ...
 
 
-def sort_objects(objects: list[GroundedObject]) -> list[GroundedObject]:
-    """Stable, deterministic order: score (high first), then label, then box position."""
-    return sorted(objects, key=lambda o: (-round(o.score, 6), o.label, tuple(round(v, 3) for v in o.box)))
+def sort_objects(objects: Iterable[SceneObject]) -> list[SceneObject]:
+    """Stable, deterministic order (score high first, then label, then box position), numbered 1, 2, ..."""
+    ordered = sorted(objects, key=lambda o: (-round(o.score, 6), o.label, tuple(round(v, 3) for v in o.box)))
+    return number_objects(ordered)
 
 
 def parse_prompt(prompt: str | None) -> list[str]:
@@ -66,12 +58,11 @@ def matches_prompt(label: str, wanted: list[str]) -> bool:
     return not wanted or any(w == label.lower() or w in label.lower() or label.lower() in w for w in wanted)
 
 
-def object_from_mask(label: str, mask: np.ndarray, score: float, backend: str) -> GroundedObject:
-    return GroundedObject(label, box_from_mask(mask), mask, float(score), backend)
+def object_from_mask(label: str, mask: np.ndarray, score: float, source: str) -> SceneObject:
+    """A not yet numbered object (id 0) whose box is the mask's tight box."""
+    return SceneObject(0, label, box_from_mask(mask), mask, score=float(score), source=source)
 
 
-def as_scene_objects(objects: list[GroundedObject]) -> list[SceneObject]:
-    """Number the objects 1, 2, ... so the codec and the ranking stage can use them."""
-    return [
-        SceneObject(index, o.label, o.box, o.mask, 1.0, o.score, o.backend) for index, o in enumerate(objects, start=1)
-    ]
+def as_scene_objects(objects: Iterable[SceneObject]) -> list[SceneObject]:
+    """Deprecated: grounders already number their objects; this renumbers them 1, 2, ..."""
+    return number_objects(objects)

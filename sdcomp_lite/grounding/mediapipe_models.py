@@ -9,79 +9,26 @@
   a tight face box has too little background to learn from).
 
 These are the only classes it can find. Both models are small and run on a CPU in tens of ms.
+
+Taught in notebooks/01_grounding.ipynb.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-import warnings
-
 import cv2
 import numpy as np
+from skimage.draw import ellipse
 
-from sdcomp_lite.errors import BackendUnavailableError
-from sdcomp_lite.grounding.base import (
-    GroundedObject,
-    matches_prompt,
-    object_from_mask,
-    parse_prompt,
-    rgb_array,
-    sort_objects,
-)
+from sdcomp_lite.grounding.base import matches_prompt, object_from_mask, parse_prompt, rgb_array, sort_objects
+from sdcomp_lite.metrics import box_iou
+from sdcomp_lite.models import mediapipe_solutions, quiet_mediapipe
+from sdcomp_lite.types import SceneObject
+
+__all__ = ["MediaPipeGrounder", "ellipse_mask", "quiet_mediapipe"]  # quiet_mediapipe: re-exported from models
 
 MIN_PERSON_FRACTION = 0.005
 MIN_SIDE = 16  # smaller images hold no detectable person or face
-CLASSES = ("person", "face")
-
-
-def _solutions():
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import mediapipe as mp
-
-        return mp.solutions
-    except (ImportError, AttributeError) as error:
-        raise BackendUnavailableError(
-            "the 'mediapipe' backend needs mediapipe 0.10.14 (newer wheels ship no models): "
-            "pip install mediapipe==0.10.14 'jax==0.4.30' 'jaxlib==0.4.30'"
-        ) from error
-
-
-@contextlib.contextmanager
-def quiet_native_logs():
-    """Silence MediaPipe's C++ log lines (TFLite, absl), which bypass Python and clutter notebooks.
-
-    Python warnings and exceptions are unaffected; only the process's stderr file descriptor is
-    pointed at /dev/null while a model runs.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-@contextlib.contextmanager
-def quiet_mediapipe():
-    """While a MediaPipe model runs: no protobuf deprecation notices, no native log lines."""
-    with warnings.catch_warnings(), quiet_native_logs():
-        warnings.simplefilter("ignore")
-        yield
-
-
-def _box_iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+SAME_FACE_IOU = 0.5  # face boxes of the two detectors that overlap this much are one face
 
 
 class MediaPipeGrounder:
@@ -92,14 +39,14 @@ class MediaPipeGrounder:
     def __init__(self, person_threshold: float = 0.5, face_threshold: float = 0.5) -> None:
         self.person_threshold = person_threshold
         self.face_threshold = face_threshold
-        self._mp = _solutions()
+        self._mp = mediapipe_solutions()
 
-    def ground(self, image, prompt: str | None = None) -> list[GroundedObject]:
+    def ground(self, image, prompt: str | None = None) -> list[SceneObject]:
         pixels = rgb_array(image)
         if min(pixels.shape[:2]) < MIN_SIDE:
             return []
         wanted = parse_prompt(prompt)
-        found: list[GroundedObject] = []
+        found: list[SceneObject] = []
         with quiet_mediapipe():
             faces = self.faces(pixels)
             if matches_prompt("person", wanted):
@@ -108,7 +55,7 @@ class MediaPipeGrounder:
                 found += faces
         return sort_objects(found)
 
-    def people(self, pixels: np.ndarray, faces: list[GroundedObject]) -> list[GroundedObject]:
+    def people(self, pixels: np.ndarray, faces: list[SceneObject]) -> list[SceneObject]:
         """People: selfie-segmentation regions confirmed by a body (pose) or a face inside them."""
         with self._mp.selfie_segmentation.SelfieSegmentation(model_selection=1) as model:
             probability = model.process(pixels).segmentation_mask
@@ -137,7 +84,7 @@ class MediaPipeGrounder:
             return np.zeros(pixels.shape[:2], bool)
         return result.segmentation_mask > 0.5
 
-    def faces(self, pixels: np.ndarray) -> list[GroundedObject]:
+    def faces(self, pixels: np.ndarray) -> list[SceneObject]:
         height, width = pixels.shape[:2]
         boxes: list[tuple[tuple[float, float, float, float], float]] = []
         for model_selection in (0, 1):
@@ -152,14 +99,22 @@ class MediaPipeGrounder:
                     min(float(width), (rel.xmin + rel.width) * width), min(float(height), (rel.ymin + rel.height) * height),
                 )
                 score = float(detection.score[0])
-                if all(_box_iou(box, kept) < 0.5 for kept, _ in boxes):
+                if not boxes or box_iou([box], [kept for kept, _ in boxes]).max() < SAME_FACE_IOU:
                     boxes.append((box, score))
-        return [GroundedObject("face", box, ellipse_mask(box, height, width), score, self.name) for box, score in boxes]
+        return [SceneObject(0, "face", box, ellipse_mask(box, height, width), score=score, source=self.name)
+                for box, score in boxes]
 
 
 def ellipse_mask(box: tuple[float, float, float, float], height: int, width: int) -> np.ndarray:
-    """The filled ellipse inscribed in a box."""
+    """The filled ellipse inscribed in an ``(x0, y0, x1, y1)`` box: bool (height, width).
+
+    A pixel is inside when its centre is (``skimage.draw.ellipse``; pixel (row, col) has its centre
+    at (row + 0.5, col + 0.5) in box coordinates). Each semi-axis is at least half a pixel.
+    """
     x0, y0, x1, y1 = box
-    ys, xs = np.mgrid[:height, :width]
-    cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, max((x1 - x0) / 2, 0.5), max((y1 - y0) / 2, 0.5)
-    return ((xs + 0.5 - cx) / rx) ** 2 + ((ys + 0.5 - cy) / ry) ** 2 <= 1
+    centre_x, centre_y = (x0 + x1) / 2, (y0 + y1) / 2
+    radius_x, radius_y = max((x1 - x0) / 2, 0.5), max((y1 - y0) / 2, 0.5)
+    rows, cols = ellipse(centre_y - 0.5, centre_x - 0.5, radius_y, radius_x, shape=(height, width))
+    mask = np.zeros((height, width), dtype=bool)
+    mask[rows, cols] = True
+    return mask

@@ -3,15 +3,20 @@
 Everything it uses ships inside its wheel, so it runs with no downloads. It finds people and
 faces by name, and other objects only as unnamed "salient object" regions; a salient region that
 mostly overlaps a person already found is dropped.
+
+Taught in notebooks/01_grounding.ipynb.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from sdcomp_lite.grounding.base import GroundedObject, rgb_array, sort_objects
+from sdcomp_lite.grounding.base import rgb_array, sort_objects
 from sdcomp_lite.grounding.mediapipe_models import MediaPipeGrounder
 from sdcomp_lite.grounding.saliency import SaliencyGrounder
+from sdcomp_lite.types import SceneObject
 
 MAX_OVERLAP = 0.5
 
@@ -25,7 +30,7 @@ class OfflineGrounder:
         self.people_and_faces = MediaPipeGrounder()
         self.salient = SaliencyGrounder(max_objects=max_salient)
 
-    def ground(self, image, prompt: str | None = None) -> list[GroundedObject]:
+    def ground(self, image, prompt: str | None = None) -> list[SceneObject]:
         pixels = rgb_array(image)
         named = self.people_and_faces.ground(pixels, prompt)
         people = [o.mask for o in named if o.label == "person"]
@@ -34,8 +39,4 @@ class OfflineGrounder:
             o for o in self.salient.ground(pixels, prompt)
             if np.count_nonzero(o.mask & covered) <= MAX_OVERLAP * max(o.area, 1)
         ]
-        return sort_objects([_rename(o, self.name) for o in named + extra])
-
-
-def _rename(obj: GroundedObject, backend: str) -> GroundedObject:
-    return GroundedObject(obj.label, obj.box, obj.mask, obj.score, f"{backend}/{obj.backend}")
+        return sort_objects([replace(o, source=f"{self.name}/{o.source}") for o in named + extra])

@@ -1,9 +1,15 @@
-"""Detector boxes, then masks: the paper's setting (a grounding detector followed by SAM)."""
+"""Detector boxes, then masks: the paper's setting (a grounding detector followed by SAM).
+
+Taught in notebooks/06_bring_your_own_models.ipynb.
+"""
 
 from __future__ import annotations
 
-from sdcomp_lite.grounding.base import GroundedObject, Grounder, rgb_array, sort_objects
+from dataclasses import replace
+
+from sdcomp_lite.grounding.base import Grounder, rgb_array, sort_objects
 from sdcomp_lite.grounding.refine import BoxRefiner
+from sdcomp_lite.types import SceneObject
 
 
 class DetectThenSegment:
@@ -14,8 +20,9 @@ class DetectThenSegment:
         self.refiner = refiner
         self.name = f"{detector.name}+{refiner.name}"
 
-    def ground(self, image, prompt: str | None = None) -> list[GroundedObject]:
+    def ground(self, image, prompt: str | None = None) -> list[SceneObject]:
+        """The detector's objects (label, box, score kept) with the refiner's masks."""
         pixels = rgb_array(image)
         boxes = self.detector.ground(pixels, prompt)
         masks = self.refiner.refine(pixels, [o.box for o in boxes])
-        return sort_objects([GroundedObject(o.label, o.box, m, o.score, self.name) for o, m in zip(boxes, masks)])
+        return sort_objects([replace(o, mask=m, source=self.name) for o, m in zip(boxes, masks)])

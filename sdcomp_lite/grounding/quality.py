@@ -1,4 +1,11 @@
-"""How good is a grounder? Box AP at IoU 0.5 (pycocotools) and mask IoU of matched objects."""
+"""How good is a grounder? Box AP at IoU 0.5 (pycocotools) and mask IoU of matched objects.
+
+Three plain functions: :func:`match_objects` pairs found and reference objects of one image,
+:func:`box_ap50` is COCO's average precision over several images, and :func:`score_grounding`
+reports both. Overlaps come from :func:`sdcomp_lite.metrics.box_iou` and :func:`~sdcomp_lite.metrics.mask_iou`.
+
+Taught in notebooks/01_grounding.ipynb.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,12 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from scipy.optimize import linear_sum_assignment
 
-from sdcomp_lite.grounding.base import GroundedObject
+from sdcomp_lite.metrics import box_iou, mask_iou
+from sdcomp_lite.types import SceneObject
 
 IOU_THRESHOLD = 0.5
 
@@ -55,12 +62,18 @@ def _boxes_xywh(objects) -> np.ndarray:
     return np.array([[o.box[0], o.box[1], o.box[2] - o.box[0], o.box[3] - o.box[1]] for o in objects], float).reshape(-1, 4)
 
 
-def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return float(np.count_nonzero(a & b) / union) if union else 0.0
+Pairs = list[tuple[list[SceneObject], list[SceneObject]]]
 
 
-def _coco_ap50(pairs, label_of) -> float:
+def box_ap50(pairs: Pairs, class_agnostic: bool = True) -> float:
+    """COCO box AP at IoU 0.5 (pycocotools) of ``(predicted, reference)`` pairs, one pair per image.
+
+    NaN when there is no reference object; 0.0 when there are references but no predictions.
+    With ``class_agnostic`` every object counts as one class.
+    """
+    def label_of(obj: SceneObject) -> str:
+        return "object" if class_agnostic else obj.label
+
     categories = sorted({label_of(o) for pred, ref in pairs for o in list(pred) + list(ref)})
     category_id = {name: index + 1 for index, name in enumerate(categories)}
     images, annotations, detections = [], [], []
@@ -90,36 +103,38 @@ def _coco_ap50(pairs, label_of) -> float:
     return float(np.mean(np.where(present > -1, present, 0))) if present.size else 0.0
 
 
-def _match(predicted, reference, class_agnostic: bool, image: int) -> list[Match]:
+def match_objects(predicted: list[SceneObject], reference: list[SceneObject], class_agnostic: bool = True,
+                  image: int = 0) -> list[Match]:
+    """One-to-one pairs of predicted and reference objects of one image with box IoU >= 0.5.
+
+    The pairing maximises the total box IoU (Hungarian, ``scipy.optimize.linear_sum_assignment``);
+    unless ``class_agnostic``, only objects with the same label can pair. ``image`` tags the matches.
+    """
     if not predicted or not reference:
         return []
-    ious = mask_utils.iou(_boxes_xywh(predicted).tolist(), _boxes_xywh(reference).tolist(), [0] * len(reference))
-    ious = np.asarray(ious, dtype=float).reshape(len(predicted), len(reference))
+    ious = box_iou([o.box for o in predicted], [o.box for o in reference])
     if not class_agnostic:
         same = np.array([[p.label == r.label for r in reference] for p in predicted])
         ious = np.where(same, ious, 0.0)
     rows, cols = linear_sum_assignment(-ious)
     return [
-        Match(image, predicted[r].label, reference[c].label, float(ious[r, c]), _mask_iou(predicted[r].mask, reference[c].mask))
+        Match(image, predicted[r].label, reference[c].label, float(ious[r, c]), mask_iou(predicted[r].mask, reference[c].mask))
         for r, c in zip(rows, cols)
         if ious[r, c] >= IOU_THRESHOLD
     ]
 
 
-def score_grounding(
-    pairs: list[tuple[list[GroundedObject], list]], class_agnostic: bool = True
-) -> GroundingScore:
+def score_grounding(pairs: Pairs, class_agnostic: bool = True) -> GroundingScore:
     """Score predictions against references over several images.
 
-    ``pairs`` holds one ``(predicted, reference)`` pair per image; references may be
-    GroundedObjects or SceneObjects (anything with label, box, mask). With ``class_agnostic``
-    every object counts as one class, which is fair to backends that cannot name what they find.
+    ``pairs`` holds one ``(predicted, reference)`` pair per image (lists of SceneObjects, or
+    anything with label, box, mask and, for predictions, score). With ``class_agnostic`` every
+    object counts as one class, which is fair to backends that cannot name what they find.
     """
-    label_of = (lambda o: "object") if class_agnostic else (lambda o: o.label)
-    matches = [m for index, (pred, ref) in enumerate(pairs) for m in _match(list(pred), list(ref), class_agnostic, index)]
+    matches = [m for index, (pred, ref) in enumerate(pairs) for m in match_objects(list(pred), list(ref), class_agnostic, index)]
     references = sum(len(ref) for _, ref in pairs)
     return GroundingScore(
-        box_ap50=_coco_ap50(pairs, label_of),
+        box_ap50=box_ap50(pairs, class_agnostic),
         recall50=len(matches) / references if references else float("nan"),
         mean_mask_iou=float(np.mean([m.mask_iou for m in matches])) if matches else float("nan"),
         class_agnostic=class_agnostic,

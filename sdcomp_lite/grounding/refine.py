@@ -1,4 +1,7 @@
-"""Turning boxes into masks: OpenCV's GrabCut (offline) and SAM (when its weights are present)."""
+"""Turning boxes into masks: OpenCV's GrabCut (offline) and SAM (when its weights are present).
+
+Taught in notebooks/01_grounding.ipynb.
+"""
 
 from __future__ import annotations
 

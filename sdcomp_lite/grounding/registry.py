@@ -1,60 +1,30 @@
-"""Grounders by name, as transformers' Auto classes and CompressAI's zoo do it."""
+"""Grounders by name: :data:`GROUNDERS`, one registry line per backend (as CompressAI's zoo does it).
+
+Add a backend: write a class with ``name`` and ``ground(image, prompt) -> list[SceneObject]``,
+then one line here, e.g. ``GROUNDERS.add("mine", "what it finds", _lazy("mymodule", "MyGrounder"))``.
+Factories import their module only when called, so listing the names loads no model.
+
+Taught in notebooks/01_grounding.ipynb.
+"""
 
 from __future__ import annotations
 
-from sdcomp_lite.errors import UnknownBackendError
+from collections.abc import Callable
+from functools import partial
+from importlib import import_module
+
 from sdcomp_lite.grounding.base import Grounder
-
-OFFLINE = ("offline", "mediapipe", "saliency", "annotations")
-WITH_WEIGHTS = ("owlv2", "grounding-dino", "owlv2+sam", "grounding-dino+sam", "owlv2+grabcut", "grounding-dino+grabcut")
+from sdcomp_lite.registry import Registry
 
 
-def available_grounders() -> dict[str, str]:
-    """Every backend name with a one-line description (offline ones run here with no downloads)."""
-    return {
-        "offline": "default: MediaPipe people and faces + OpenCV salient regions (no downloads)",
-        "mediapipe": "MediaPipe's packaged person segmentation and face detection (no downloads)",
-        "saliency": "OpenCV static saliency + GrabCut: unnamed 'salient object' regions (no downloads)",
-        "annotations": "the COCO annotations in data/ (the reference)",
-        "owlv2": "OWLv2 open-vocabulary boxes (transformers; model= local folder or hub id)",
-        "grounding-dino": "Grounding DINO open-vocabulary boxes (transformers; model= folder or hub id)",
-        "owlv2+sam / grounding-dino+sam": "detector boxes, SAM masks (sam_checkpoint= path)",
-        "owlv2+grabcut / grounding-dino+grabcut": "detector boxes, GrabCut masks",
-    }
+def _lazy(module: str, attribute: str) -> Callable[..., Grounder]:
+    """A factory that imports ``sdcomp_lite.grounding.<module>`` only when a grounder is built."""
+    return lambda **options: getattr(import_module(f"sdcomp_lite.grounding.{module}"), attribute)(**options)
 
 
-def get_grounder(name: str, **options) -> Grounder:
-    """The grounder called ``name``.
-
-    Options: ``path`` (annotations file), ``model`` (detector folder or hub id), ``threshold``,
-    ``sam_checkpoint`` and ``sam_type`` (for ``+sam``).
-    """
-    if name == "offline":
-        from sdcomp_lite.grounding.offline import OfflineGrounder
-
-        return OfflineGrounder(**options)
-    if name == "mediapipe":
-        from sdcomp_lite.grounding.mediapipe_models import MediaPipeGrounder
-
-        return MediaPipeGrounder(**options)
-    if name == "saliency":
-        from sdcomp_lite.grounding.saliency import SaliencyGrounder
-
-        return SaliencyGrounder(**options)
-    if name == "annotations":
-        from sdcomp_lite.grounding.annotations import AnnotationGrounder
-
-        return AnnotationGrounder(options.get("path"))
-    detector_name, _, refiner_name = name.partition("+")
-    if detector_name in ("owlv2", "grounding-dino") and refiner_name in ("", "sam", "grabcut"):
-        return _detector_pipeline(detector_name, refiner_name, **options)
-    raise UnknownBackendError(
-        f"unknown grounding backend {name!r}; choose one of: {', '.join(OFFLINE + WITH_WEIGHTS)}"
-    )
-
-
-def _detector_pipeline(detector_name: str, refiner_name: str, model: str | None = None, threshold: float = 0.3,
+def _detector_pipeline(detector_name: str, refiner_name: str = "", model: str | None = None, threshold: float = 0.3,
                        sam_checkpoint: str | None = None, sam_type: str = "vit_b") -> Grounder:
+    """A zero-shot detector, alone (``refiner_name=""``) or followed by a ``"sam"`` or ``"grabcut"`` refiner."""
     from sdcomp_lite.grounding.transformers_detector import DEFAULT_MODELS, ZeroShotDetector
 
     if refiner_name == "sam":  # check the cheap thing first: a missing checkpoint fails before any model loads
@@ -71,3 +41,37 @@ def _detector_pipeline(detector_name: str, refiner_name: str, model: str | None 
 
         refiner = GrabCutRefiner()
     return DetectThenSegment(detector, refiner)
+
+
+GROUNDERS: Registry[Grounder] = Registry("grounding backend")
+GROUNDERS.add("offline", "default: MediaPipe people and faces + OpenCV salient regions (no downloads)",
+              _lazy("offline", "OfflineGrounder"))
+GROUNDERS.add("mediapipe", "MediaPipe's packaged person segmentation and face detection (no downloads)",
+              _lazy("mediapipe_models", "MediaPipeGrounder"))
+GROUNDERS.add("saliency", "OpenCV static saliency + GrabCut: unnamed 'salient object' regions (no downloads)",
+              _lazy("saliency", "SaliencyGrounder"))
+GROUNDERS.add("annotations", "the COCO annotations in data/ (the reference; path= another COCO file)",
+              _lazy("annotations", "AnnotationGrounder"))
+GROUNDERS.add("owlv2", "OWLv2 open-vocabulary boxes (transformers; model= local folder or hub id)",
+              partial(_detector_pipeline, "owlv2"))
+GROUNDERS.add("grounding-dino", "Grounding DINO open-vocabulary boxes (transformers; model= folder or hub id)",
+              partial(_detector_pipeline, "grounding-dino"))
+for _detector in ("owlv2", "grounding-dino"):
+    GROUNDERS.add(f"{_detector}+sam", "detector boxes, SAM masks (sam_checkpoint= path, sam_type=)",
+                  partial(_detector_pipeline, _detector, "sam"))
+    GROUNDERS.add(f"{_detector}+grabcut", "detector boxes, GrabCut masks", partial(_detector_pipeline, _detector, "grabcut"))
+
+
+def available_grounders() -> dict[str, str]:
+    """Every backend name with a one-line description (offline ones run here with no downloads)."""
+    return GROUNDERS.available()
+
+
+def get_grounder(name: str, **options) -> Grounder:
+    """The grounder called ``name`` (see :func:`available_grounders`); ``options`` go to its constructor.
+
+    Options: ``path`` (annotations file), ``model`` (detector folder or hub id), ``threshold``,
+    ``sam_checkpoint`` and ``sam_type`` (for ``+sam``). Unknown names raise
+    :class:`~sdcomp_lite.errors.UnknownBackendError` listing the choices.
+    """
+    return GROUNDERS.get(name, **options)

@@ -3,6 +3,8 @@
 OpenCV's fine-grained static saliency map is smoothed and thresholded (Otsu); each large enough
 connected region is one proposal, and GrabCut (initialised from the region) turns it into a
 mask. It cannot name what it finds: every object is labelled ``"salient object"``.
+
+Taught in notebooks/01_grounding.ipynb.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from sdcomp_lite.grounding.base import GroundedObject, matches_prompt, object_from_mask, parse_prompt, rgb_array, sort_objects
+from sdcomp_lite.grounding.base import matches_prompt, object_from_mask, parse_prompt, rgb_array, sort_objects
+from sdcomp_lite.types import SceneObject, box_from_mask
 
 LABEL = "salient object"
 MIN_FRACTION = 0.01  # a region must cover at least 1% of the image
@@ -25,7 +28,7 @@ class SaliencyGrounder:
     def __init__(self, max_objects: int = 3) -> None:
         self.max_objects = max_objects
 
-    def ground(self, image, prompt: str | None = None) -> list[GroundedObject]:
+    def ground(self, image, prompt: str | None = None) -> list[SceneObject]:
         pixels = rgb_array(image)
         if min(pixels.shape[:2]) < MIN_SIDE or not matches_prompt(LABEL, parse_prompt(prompt)):
             return []
@@ -64,8 +67,7 @@ def _grabcut_from_region(pixels: np.ndarray, region: np.ndarray) -> np.ndarray:
     """
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
     near = cv2.dilate(region.astype(np.uint8), kernel, iterations=4).astype(bool)
-    ys, xs = np.nonzero(near)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    x0, y0, x1, y1 = (int(v) for v in box_from_mask(near))
     scale = min(1.0, GRABCUT_SIDE / max(y1 - y0, x1 - x0))
     size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
 

@@ -1,4 +1,7 @@
-"""Segment Anything (``segment_anything``) turning boxes into masks, from a local checkpoint."""
+"""Segment Anything (``segment_anything``) turning boxes into masks, from a local checkpoint.
+
+Taught in notebooks/06_bring_your_own_models.ipynb.
+"""
 
 from __future__ import annotations
 
@@ -7,43 +10,38 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sdcomp_lite.errors import BackendUnavailableError, UnknownBackendError
+from sdcomp_lite.models import load_sam
 
 
 class SamRefiner:
-    """``SamPredictor``: ``set_image`` once, then one ``predict(box=...)`` per box."""
+    """``SamPredictor``: ``set_image`` once, then one ``predict(box=...)`` per box.
+
+    Give it a SAM model (``segment_anything.modeling.Sam``) or a ready ``predictor``: anything
+    with SamPredictor's ``set_image(image)`` and ``predict(box=..., multimask_output=...)``.
+    """
 
     name = "sam"
 
-    def __init__(self, model: torch.nn.Module) -> None:
-        from segment_anything import SamPredictor
+    def __init__(self, model: torch.nn.Module | None = None, predictor=None) -> None:
+        if predictor is None:
+            if model is None:
+                raise TypeError("SamRefiner needs a SAM model or a predictor")
+            from segment_anything import SamPredictor
 
-        model.eval()
-        self.predictor = SamPredictor(model)
+            predictor = SamPredictor(model.eval())
+        self.predictor = predictor
 
     @classmethod
     def from_checkpoint(cls, checkpoint: str | Path, model_type: str = "vit_b") -> SamRefiner:
-        """Build ``model_type`` (vit_b, vit_l, vit_h) and load the checkpoint with ``weights_only=True``.
-
-        Checkpoints: https://github.com/facebookresearch/segment-anything#model-checkpoints
-        (e.g. sam_vit_b_01ec64.pth); download one where you are online and pass its path.
-        """
-        from segment_anything import sam_model_registry
-
-        if model_type not in sam_model_registry or model_type == "default":
-            raise UnknownBackendError(f"unknown SAM model type {model_type!r}; choose vit_b, vit_l or vit_h")
-        path = Path(checkpoint).expanduser()
-        if not path.is_file():
-            raise BackendUnavailableError(
-                f"SAM checkpoint not found: {path}. Download e.g. sam_vit_b_01ec64.pth from the segment-anything "
-                "repository's model checkpoints and pass its path (and model_type='vit_b')."
-            )
-        model = sam_model_registry[model_type](checkpoint=None)
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return cls(model)
+        """SAM ``model_type`` (vit_b, vit_l, vit_h) from a local checkpoint: see :func:`sdcomp_lite.models.load_sam`."""
+        return cls(load_sam(checkpoint, model_type))
 
     def refine(self, image: np.ndarray, boxes: list[tuple[float, float, float, float]]) -> list[np.ndarray]:
-        """One bool (H, W) mask per box (xyxy pixels) for a uint8 (H, W, 3) image."""
+        """One bool (H, W) mask per box for a uint8 (H, W, 3) image.
+
+        Each box is ``(x0, y0, x1, y1)`` in the image's pixels and reaches SAM as that float32
+        array of shape (4,): SamPredictor's ``box`` is XYXY in the original image's coordinates.
+        """
         if not boxes:
             return []
         self.predictor.set_image(np.ascontiguousarray(image))

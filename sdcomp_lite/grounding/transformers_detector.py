@@ -3,55 +3,29 @@
 Give it a local folder (``save_pretrained`` output, or a hub snapshot) or a hub id (downloaded
 when online), and a prompt naming the classes: ``"person, helmet, flag"``. Boxes come from the
 model; masks are the filled boxes unless a refiner (GrabCut, SAM) turns them into shapes.
+Models load through :func:`sdcomp_lite.models.load_pretrained` (a local folder never touches the network).
+
+Taught in notebooks/06_bring_your_own_models.ipynb.
 """
 
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from sdcomp_lite.errors import BackendUnavailableError, SdcompError
-from sdcomp_lite.grounding.base import GroundedObject, parse_prompt, rgb_array, sort_objects
-from sdcomp_lite.types import box_mask
+from sdcomp_lite.errors import SdcompError
+from sdcomp_lite.grounding.base import parse_prompt, rgb_array, sort_objects
+from sdcomp_lite.models import load_pretrained
+from sdcomp_lite.types import SceneObject, box_mask
+
+__all__ = ["DEFAULT_MODELS", "ZeroShotDetector", "load_pretrained"]  # load_pretrained: re-exported from models
 
 DEFAULT_MODELS = {
     "owlv2": "google/owlv2-base-patch16-ensemble",
     "grounding-dino": "IDEA-Research/grounding-dino-tiny",
 }
-
-
-def resolve_model(model: str) -> str:
-    """A local folder if it exists; a hub id otherwise; a clear error for a missing folder."""
-    local = Path(model).expanduser()
-    if local.exists():
-        return str(local)
-    if model.startswith((".", "/", "~")) or model.count("/") > 1:
-        raise BackendUnavailableError(f"model folder not found: {local}")
-    return model
-
-
-def load_pretrained(model: str, loader_name: str):
-    """Load a processor and a model (``transformers.<loader_name>``) from a folder or hub id.
-
-    Offline, a hub id fails with :class:`BackendUnavailableError` saying how to get the files.
-    """
-    import transformers
-
-    source = resolve_model(model)
-    try:
-        processor = transformers.AutoProcessor.from_pretrained(source)
-        network = getattr(transformers, loader_name).from_pretrained(source)
-    except (OSError, ValueError) as error:
-        raise BackendUnavailableError(
-            f"could not load {model!r} ({type(error).__name__}: {str(error)[:300]}). Offline, download it once "
-            f"where you are online (e.g. `hf download {model} --local-dir models/{model.rstrip('/').split('/')[-1]}`) "
-            "and pass that folder."
-        ) from error
-    network.eval()
-    return processor, network
 
 
 class ZeroShotDetector:
@@ -63,7 +37,7 @@ class ZeroShotDetector:
         self.text_threshold = text_threshold
         self.processor, self.model = load_pretrained(model, "AutoModelForZeroShotObjectDetection")
 
-    def ground(self, image, prompt: str | None = None) -> list[GroundedObject]:
+    def ground(self, image, prompt: str | None = None) -> list[SceneObject]:
         labels = parse_prompt(prompt)
         if not labels:
             raise SdcompError(f"the {self.name!r} backend needs a prompt naming what to find, e.g. 'person, dog'.")
@@ -79,7 +53,7 @@ class ZeroShotDetector:
             if x1 - x0 < 1 or y1 - y0 < 1:
                 continue
             box = (x0, y0, x1, y1)
-            found.append(GroundedObject(label, box, box_mask(box, height, width), float(score), self.name))
+            found.append(SceneObject(0, label, box, box_mask(box, height, width), score=float(score), source=self.name))
         return sort_objects(found)
 
     def _post_process(self, outputs, inputs, labels, height, width) -> dict:

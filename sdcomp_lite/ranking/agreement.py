@@ -1,4 +1,7 @@
-"""Comparing rankings: Kendall's tau, and how often the expected object comes first."""
+"""Comparing rankings: Kendall's tau, and how often the expected object comes first.
+
+Taught in notebooks/02_lmm_ranking.ipynb.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
-"""What every ranker returns: an order over the objects, with scores, reasons and the raw exchange."""
+"""What every ranker returns: an order over the objects, with scores, reasons and the raw exchange.
+
+Taught in notebooks/02_lmm_ranking.ipynb.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from sdcomp_lite.errors import SdcompError
@@ -10,7 +13,7 @@ from sdcomp_lite.types import SceneObject
 
 
 class RankingError(SdcompError, ValueError):
-    """A ranker's reply held nothing usable (no valid object ids)."""
+    """A ranker's reply held nothing usable (no valid object ids), or a ranking does not cover the objects."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,22 @@ class Ranking:
     repairs: tuple[str, ...] = ()
 
     def apply(self, objects: list[SceneObject]) -> list[SceneObject]:
-        """The objects with their importance set from this ranking, in ranked order."""
+        """Copies of ``objects`` in ranked order, each with its importance from :attr:`scores`.
+
+        The contract: no object is dropped. An object whose id is not in :attr:`order` (or has no
+        score) raises :class:`RankingError` naming the ids; rank these very objects again. Ids in
+        the ranking that are not among ``objects`` are skipped, so a ranking may be applied to a
+        subset of the objects it ranked.
+        """
+        ranked = set(self.order) & set(self.scores)
+        missing = [obj.object_id for obj in objects if obj.object_id not in ranked]
+        if missing:
+            raise RankingError(
+                f"the ranking ({self.backend}, task {self.task!r}) has no place or score for object id(s) {missing}; "
+                "rank these objects (the same list, the same ids) before applying the ranking."
+            )
         by_id = {obj.object_id: obj for obj in objects}
-        return [by_id[i].with_importance(self.scores[i]) for i in self.order if i in by_id]
+        return [replace(by_id[i], importance=float(self.scores[i])) for i in self.order if i in by_id]
 
     def labels(self, objects: list[SceneObject]) -> list[str]:
         """Labels in ranked order (handy for printing)."""

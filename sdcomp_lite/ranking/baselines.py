@@ -1,4 +1,7 @@
-"""Baseline rankers for ablation: by area, by detector score, seeded random, annotation order."""
+"""Baseline rankers for ablation: by area, by detector score, seeded random, annotation order.
+
+Taught in notebooks/02_lmm_ranking.ipynb.
+"""
 
 from __future__ import annotations
 

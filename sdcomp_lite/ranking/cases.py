@@ -1,4 +1,7 @@
-"""The hand-written ranking cases in ``data/ranking_cases.json`` and how often a ranker gets them."""
+"""The hand-written ranking cases in ``data/ranking_cases.json`` and how often a ranker gets them.
+
+Taught in notebooks/02_lmm_ranking.ipynb.
+"""
 
 from __future__ import annotations
 

