@@ -64,12 +64,12 @@ class SeedConfig:
 
 SEED_CONFIGS = (
     SeedConfig(32, 48, 3, 2),
-    SeedConfig(64, 64, 1, 3, preview=True, background_scale=2),
+    SeedConfig(64, 64, 1, 3, preview=True, background_scale=2, options=(("mask_scale", 2),)),
     SeedConfig(64, 64, 3, 3, preview=True, background_scale=4,
                options=(("object_quality", "by-importance"), ("background_quality", 20), ("quality", 70))),
     SeedConfig(32, 48, 1, 1, background_scale=4),
     SeedConfig(24, 40, 3, 0, preview=True, background_scale=2),
-    SeedConfig(40, 56, 3, 4, options=(("group_equal", True),)),
+    SeedConfig(40, 56, 3, 4, options=(("group_equal", True), ("mask_scale", 8))),
 )
 
 
@@ -93,7 +93,8 @@ def synthetic_scene(height: int, width: int, channels: int, objects: int, seed: 
 
 
 def seed_files(configs: Sequence[SeedConfig] = SEED_CONFIGS, transforms: Sequence[str] = TRANSFORMS) -> dict[str, bytes]:
-    """Small real encodes, by name (``"dct8-64x64x1-p-s2"``): every config with every transform."""
+    """Small real encodes, by name (``"dct8-64x64x1-3o-p-s2-m2"``: 3 objects, a preview, background
+    scale 2, mask scale 2): every config with every transform."""
     seeds = {}
     for number, config in enumerate(configs):
         image, objects = synthetic_scene(config.height, config.width, config.channels, config.objects, seed=number)
@@ -102,6 +103,7 @@ def seed_files(configs: Sequence[SeedConfig] = SEED_CONFIGS, transforms: Sequenc
                              background_scale=config.background_scale, **dict(config.options))
             name = (f"{transform}-{config.height}x{config.width}x{config.channels}-{config.objects}o"
                     f"{'-p' if config.preview else ''}-s{config.background_scale}")
+            name += f"-m{dict(config.options)['mask_scale']}" if "mask_scale" in dict(config.options) else ""
             seeds[name] = encoded.data
     return seeds
 
