@@ -95,17 +95,11 @@ def test_the_pool_reports_each_kind_of_bug_and_recovers(decoder, outcome):
     assert [r.outcome for r in results] == [outcome, outcome]  # the second case ran in a fresh worker if need be
 
 
-def _known_bug(bug: dict) -> bool:
-    """Bugs this fuzzer found that have a strict xfail below; delete the line when one is fixed."""
-    # test_a_file_under_1_kb_decodes_within_1_gb: dct8 decodes need full-image float64 planes per layer
-    return bug["outcome"] == "memory" and "coding/dct.py" in bug["trace"]
-
-
 def test_fuzzing_finds_no_crash_hang_memory_blowup_or_stray_exception(pool, seeds):
     started = time.monotonic()
     outcomes = pool.run(CaseMaker(seeds, FUZZ_SEED).cases(CI_CASES))
     summary = summarise(outcomes)
-    bugs = [bug for bug in summary["bugs"] if not _known_bug(bug)]
+    bugs = summary["bugs"]
     report = "\n".join(f"case {b['index']} ({b['kind']} of {b['seed_file']}): {b['outcome']} {b['detail']}\n{b['trace']}"
                        for b in bugs)
     assert not bugs, f"{len(bugs)} bugs; rebuild with CaseMaker(seed_files(), {FUZZ_SEED}).case(index):\n{report}"
@@ -209,10 +203,8 @@ def test_a_1_to_3_byte_prefix_is_truncated_not_foreign(seeds, length):
             decode(data[:length])
 
 
-# --- found by this fuzzer: strict xfails until fixed ------------------------------------------------
+# --- found by this fuzzer, fixed: regression tests -------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="codec._memory_guard tests `kind is MemoryError`; NumPy raises its subclass "
-                                       "_ArrayMemoryError, which escapes decode() as a raw MemoryError")
 def test_a_memory_error_subclass_becomes_image_too_large(monkeypatch, seeds):
     class ArrayMemoryError(MemoryError):  # what numpy.core._exceptions._ArrayMemoryError is
         pass
@@ -226,9 +218,6 @@ def test_a_memory_error_subclass_becomes_image_too_large(monkeypatch, seeds):
         decode(data)
 
 
-@pytest.mark.xfail(strict=True, reason="a 79-byte dct8 file (4096x4096 RGB, every block class 0) is a valid image "
-                                       "within the default pixel budget whose decode needs over 1 GiB (float64 "
-                                       "DCT planes and colour conversion)")
 def test_a_file_under_1_kb_decodes_within_1_gb(pool):
     data = crafted.flat_dct8(4096, 3)
     assert len(data) < 100
@@ -236,8 +225,6 @@ def test_a_file_under_1_kb_decodes_within_1_gb(pool):
     assert result.outcome in ("ok", "sdcomp-error") and result.cpu_seconds < 5.0, (result.outcome, result.detail)
 
 
-@pytest.mark.xfail(strict=True, reason="empty object layers are not free: each costs O(width x height) (15-30 ms at "
-                                       "2048x2048 with dct8), so 65,533 of them in a 2 MB file take 15-30 min")
 def test_empty_object_layers_cost_almost_nothing():
     data = crafted.empty_object_layers(60, 2048)
     started = time.process_time()

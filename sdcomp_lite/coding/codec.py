@@ -33,16 +33,18 @@ from tqdm.auto import tqdm
 
 from sdcomp_lite.coding import container
 from sdcomp_lite.coding.fill import downscale, downscale_region, push_pull_fill, upscale
-from sdcomp_lite.coding.masks import decode_mask, encode_mask
+from sdcomp_lite.coding.masks import decode_mask_box, encode_mask
 from sdcomp_lite.coding.transforms import DEFAULT_TRANSFORM, ContentTransform, get_transform
 from sdcomp_lite.errors import CorruptBitstreamError, ImageTooLargeError, InvalidParameterError
 from sdcomp_lite.images import to_uint8_array
-from sdcomp_lite.types import SceneObject, validate_objects
+from sdcomp_lite.types import SceneObject, box_from_mask, validate_objects
 
 MASK_LENGTH = struct.Struct(">I")  # an object layer starts with the mask payload's length
 PREVIEW_SCALE = 8
 DEFAULT_PREVIEW_QUALITY = 10
 OBJECT_QUALITY_RULES = ("flat", "by-importance")
+WINDOW_ALIGN = 8  # a layer's window starts on this grid, so every coder's blocks line up with the image's
+MASK_WORK_FACTOR = 4  # a decoder decodes at most this many times max_pixels mask cells in all
 
 
 @dataclass(frozen=True)
@@ -182,17 +184,27 @@ def encode(
         layers.append((_entry("preview", 0, "preview", 0.0, preview_quality, PREVIEW_SCALE), content))
         estimates.append(bits)
     covered = np.zeros((height, width), dtype=bool)
-    top = max((abs(float(obj.importance)) for obj in objects), default=1.0) or 1.0
+    most_important = max((abs(float(obj.importance)) for obj in objects), default=1.0) or 1.0
     for group in tqdm(groups, desc="object layers", disable=not progress):
         coarse = downscale_region(np.logical_or.reduce([np.asarray(obj.mask) for obj in group]), mask_scale)
-        mask = expand_mask(coarse, mask_scale, height, width)
+        coarse_box = None
+        if coarse.any():
+            box_x0, box_y0, box_x1, box_y1 = (int(v) for v in box_from_mask(coarse))
+            coarse_box = (box_y0, box_y1, box_x0, box_x1)
+        window = layer_window(coarse_box, mask_scale, height, width)
         layer_quality = quality
         if object_quality == "by-importance":
-            share = min(max(float(group[0].importance) / top, 0.0), 1.0)
+            share = min(max(float(group[0].importance) / most_important, 0.0), 1.0)
             layer_quality = int(round(background_quality + (quality - background_quality) * share))
         mask_payload, mask_bits = encode_mask(coarse)
-        content, content_bits = coder.encode_region(pixels, mask & ~covered, layer_quality)
-        covered |= mask
+        content, content_bits = b"", 0.0
+        if window is not None:
+            y0, y1, x0, x1 = window
+            box_y0, box_y1, box_x0, box_x1 = coarse_box
+            mask = window_mask(coarse_box, coarse[box_y0:box_y1, box_x0:box_x1], mask_scale, window)
+            content, content_bits = coder.encode_region(pixels[y0:y1, x0:x1], mask & ~covered[y0:y1, x0:x1],
+                                                        layer_quality)
+            covered[y0:y1, x0:x1] |= mask
         label = " + ".join(obj.label for obj in group)
         entry = _entry("object", group[0].object_id, _cut_label(label), group[0].importance, layer_quality, mask_scale)
         layers.append((entry, MASK_LENGTH.pack(len(mask_payload)) + mask_payload + content))
@@ -209,11 +221,31 @@ def encode(
     return EncodedImage(data, width, height, coder.name, tuple(_layer_infos(parsed)), tuple(estimates))
 
 
-def expand_mask(coarse: np.ndarray, scale: int, height: int, width: int) -> np.ndarray:
-    """A mask coded on ``scale``-pixel cells, back at full size (height, width)."""
-    if scale == 1:
-        return coarse
-    return np.repeat(np.repeat(coarse, scale, axis=0), scale, axis=1)[:height, :width]
+def layer_window(coarse_box: tuple[int, int, int, int] | None, scale: int, height: int, width: int):
+    """The full-resolution window ``(y0, y1, x0, x1)`` an object layer codes: its mask's box (given on
+    the mask's ``scale``-pixel grid) widened to multiples of 8 pixels and clipped to the image.
+
+    Encoder and decoder both work inside it, so a layer's work is proportional to its box.
+    """
+    if coarse_box is None:
+        return None
+    top, bottom, left, right = coarse_box
+    y1, x1 = min(height, bottom * scale), min(width, right * scale)
+    align = WINDOW_ALIGN
+    return (top * scale // align * align, min(height, -(-y1 // align) * align),
+            left * scale // align * align, min(width, -(-x1 // align) * align))
+
+
+def window_mask(coarse_box, crop: np.ndarray, scale: int, window) -> np.ndarray:
+    """The layer's mask inside its window (bool), from the coarse crop of its box."""
+    top, bottom, left, right = coarse_box
+    y0, y1, x0, x1 = window
+    mask = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    fine = np.repeat(np.repeat(crop, scale, axis=0), scale, axis=1) if scale > 1 else crop
+    oy, ox = top * scale - y0, left * scale - x0
+    fine = fine[: mask.shape[0] - oy, : mask.shape[1] - ox]
+    mask[oy : oy + fine.shape[0], ox : ox + fine.shape[1]] = fine
+    return mask
 
 
 def _layer_groups(objects: list[SceneObject], group_equal: bool) -> list[list[SceneObject]]:
@@ -260,8 +292,9 @@ def read_header(data: bytes, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> 
 class _Canvas:
     """The decoder's state: pixels so far, which layer supplied each, and the fill for the rest."""
 
-    def __init__(self, header: container.Header, coder: ContentTransform) -> None:
+    def __init__(self, header: container.Header, coder: ContentTransform, max_pixels: int) -> None:
         self.header, self.coder = header, coder
+        self.mask_cells_left = MASK_WORK_FACTOR * max_pixels
         shape = (header.height, header.width)
         self.pixels = np.zeros((*shape, header.channels), np.uint8)
         self.covered = np.zeros(shape, bool)
@@ -282,29 +315,43 @@ class _Canvas:
             small = self.coder.decode_region(content, small_region, channels, entry.quality)
             if entry.scale > 1:
                 small = upscale(push_pull_fill(small, small_region), entry.scale, header.height, header.width)
-            self._paste(small, region, entry.index)
+            self._paste(small, region, entry.index, (0, header.height, 0, header.width))
             return
-        mask, content = self._split_object_layer(payload, entry)
-        region = mask & ~self.covered
-        self._paste(self.coder.decode_region(content, region, channels, entry.quality), region, entry.index)
-
-    def _split_object_layer(self, payload: bytes, entry: container.LayerEntry) -> tuple[np.ndarray, bytes]:
         if len(payload) < MASK_LENGTH.size:
             raise CorruptBitstreamError(f"layer {entry.index} is too short to hold a mask.")
         (mask_length,) = MASK_LENGTH.unpack_from(payload)
         end = MASK_LENGTH.size + mask_length
         if end > len(payload):
             raise CorruptBitstreamError(f"layer {entry.index}: its mask length exceeds the layer.")
-        height, width, scale = self.header.height, self.header.width, entry.scale
-        coarse = decode_mask(payload[MASK_LENGTH.size : end], -(-height // scale), -(-width // scale))
-        return expand_mask(coarse, scale, height, width), payload[end:]
+        height, width, scale = header.height, header.width, entry.scale
+        self._charge_mask(payload[MASK_LENGTH.size : end], entry, -(-height // scale), -(-width // scale))
+        coarse_box, crop = decode_mask_box(payload[MASK_LENGTH.size : end], -(-height // scale), -(-width // scale))
+        window = layer_window(coarse_box, scale, height, width)
+        if window is None:
+            return  # an empty object: nothing to decode, nothing covered
+        y0, y1, x0, x1 = window
+        region = window_mask(coarse_box, crop, scale, window) & ~self.covered[y0:y1, x0:x1]
+        values = self.coder.decode_region(payload[end:], region, channels, entry.quality)
+        self._paste(values, region, entry.index, window)
 
-    def _paste(self, values: np.ndarray, region: np.ndarray, index: int) -> None:
-        if values.shape != self.pixels.shape or values.dtype != np.uint8:
-            raise CorruptBitstreamError(f"layer {index} decodes to {values.shape} {values.dtype}, not the image.")
-        self.pixels[region] = values[region]
-        self.layer_of_pixel[region] = index
-        self.covered |= region
+    def _charge_mask(self, mask_payload: bytes, entry: container.LayerEntry, height: int, width: int) -> None:
+        """Refuse files whose masks would take more decoding work than the budget allows."""
+        if len(mask_payload) >= 8:
+            x0, y0, x1, y1 = struct.unpack_from(">HHHH", mask_payload)
+            self.mask_cells_left -= max(0, x1 - x0) * max(0, y1 - y0)
+        if self.mask_cells_left < 0:
+            raise ImageTooLargeError(
+                f"layer {entry.index}: the masks of this file cover more than {MASK_WORK_FACTOR} times the pixel "
+                "budget; if you trust the file, decode it with a larger max_pixels."
+            )
+
+    def _paste(self, values: np.ndarray, region: np.ndarray, index: int, window) -> None:
+        y0, y1, x0, x1 = window
+        if values.shape != (y1 - y0, x1 - x0, self.header.channels) or values.dtype != np.uint8:
+            raise CorruptBitstreamError(f"layer {index} decodes to {values.shape} {values.dtype}, not its window.")
+        self.pixels[y0:y1, x0:x1][region] = values[region]
+        self.layer_of_pixel[y0:y1, x0:x1][region] = index
+        self.covered[y0:y1, x0:x1] |= region
 
     def snapshot(self, decoded: int, missing: tuple[int, ...]) -> DecodedImage:
         """The image so far, undecoded pixels filled (preview, else mean colour)."""
@@ -358,7 +405,7 @@ def decode_progressive(
     its complete layers, then warns which are missing. Errors as :func:`decode`.
     """
     parsed, coder = _decoder(data, transform, max_pixels)
-    canvas = _Canvas(parsed.header, coder)
+    canvas = _Canvas(parsed.header, coder, max_pixels)
     done = 0
     with _memory_guard(parsed.header):
         for done in _layers(parsed, canvas, len(parsed.layers)):
@@ -382,7 +429,7 @@ def decode(
     """
     parsed, coder = _decoder(data, transform, max_pixels)
     requested = len(parsed.layers) if layers is None else _whole_number(layers, "layers", 0, len(parsed.layers))
-    canvas = _Canvas(parsed.header, coder)
+    canvas = _Canvas(parsed.header, coder, max_pixels)
     with _memory_guard(parsed.header):
         done = sum(1 for _ in _layers(parsed, canvas, requested))  # layers decode in order, so a count
         missing = tuple(range(done, requested))
@@ -401,7 +448,7 @@ class _memory_guard:
         return None
 
     def __exit__(self, kind, error, trace) -> bool:
-        if kind is MemoryError:
+        if kind is not None and issubclass(kind, MemoryError):
             pixels = self.header.width * self.header.height
             raise ImageTooLargeError(
                 f"out of memory decoding a {self.header.width}x{self.header.height} image ({pixels} pixels, "

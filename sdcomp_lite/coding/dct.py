@@ -72,8 +72,8 @@ def rgb_to_ycbcr(image: np.ndarray) -> np.ndarray:
 
 def ycbcr_to_rgb(planes: np.ndarray) -> np.ndarray:
     """Inverse of :func:`rgb_to_ycbcr`, rounded and clipped to uint8."""
-    if planes.shape[2] == 3:
-        planes = planes @ _YCBCR_TO_RGB.T
+    if planes.shape[-1] == 3:
+        planes = planes @ _YCBCR_TO_RGB.T.astype(planes.dtype)
     return np.clip(np.rint(planes + 128.0), 0, 255).astype(np.uint8)
 
 
@@ -140,21 +140,34 @@ class DctTransform:
     def decode_region(
         self, payload: bytes, region: np.ndarray, channels: int, quality: int
     ) -> np.ndarray:
-        """Decode a payload into uint8 pixels of shape (H, W, C); only ``region`` is valid."""
-        return ycbcr_to_rgb(self.decode_planes(payload, region, channels, quality))
+        """Decode a payload into uint8 pixels of shape (H, W, C); only ``region`` is valid.
+
+        Blocks are decoded, transformed and converted in batches of :data:`DECODE_BATCH`, so the
+        working memory stays small whatever the image size.
+        """
+        height, width = region.shape
+        grid = BlockGrid.of_region(region)
+        out = np.zeros((height + (-height) % BLOCK, width + (-width) % BLOCK, channels), np.uint8)
+        view = _to_blocks(out)  # (by, bx, C, 8, 8), a view: writing to it writes to out
+        steps = step_matrix(quality, channels).astype(np.float32)
+        for start, levels in _decode_levels(payload, len(grid), channels):
+            stop = start + len(levels)
+            coefficients = (levels * steps).reshape(len(levels), channels, BLOCK, BLOCK)
+            pixels = idctn(coefficients, axes=(2, 3), norm="ortho").astype(np.float32)  # (n, C, 8, 8) YCbCr
+            rgb = ycbcr_to_rgb(pixels.transpose(0, 2, 3, 1))  # (n, 8, 8, C) uint8
+            view[grid.rows[start:stop], grid.cols[start:stop]] = rgb.transpose(0, 3, 1, 2)
+        return out[:height, :width]
 
     def decode_planes(self, payload: bytes, region: np.ndarray, channels: int, quality: int) -> np.ndarray:
-        """Decode a payload into float32 YCbCr planes of shape (H, W, C); only ``region`` is valid."""
+        """For teaching: the decoded float32 YCbCr planes (H, W, C) before conversion; only ``region`` is valid."""
         height, width = region.shape
         grid = BlockGrid.of_region(region)
         planes = np.zeros((height + (-height) % BLOCK, width + (-width) % BLOCK, channels), np.float32)
-        if len(grid) == 0:
-            return planes[:height, :width]
-        levels = _decode_levels(payload, len(grid), channels)
-        coefficients = (levels * step_matrix(quality, channels)).reshape(len(grid), channels, BLOCK, BLOCK)
-        pixels = idctn(coefficients, axes=(2, 3), norm="ortho")  # (n, C, 8, 8)
-        view = _to_blocks(planes)  # a view: writing to it writes to planes
-        view[grid.rows, grid.cols] = pixels
+        view = _to_blocks(planes)
+        for start, levels in _decode_levels(payload, len(grid), channels):
+            stop = start + len(levels)
+            coefficients = (levels * step_matrix(quality, channels)).reshape(len(levels), channels, BLOCK, BLOCK)
+            view[grid.rows[start:stop], grid.cols[start:stop]] = idctn(coefficients, axes=(2, 3), norm="ortho")
         return planes[:height, :width]
 
     def to_rgb(self, planes: np.ndarray) -> np.ndarray:
@@ -228,7 +241,13 @@ def _class_probabilities(class_bytes: np.ndarray) -> np.ndarray:
     return (weights / weights.sum())[None, :]
 
 
-def _decode_levels(payload: bytes, count: int, channels: int) -> np.ndarray:
+DECODE_BATCH = 8192  # blocks decoded at a time
+
+
+def _decode_levels(payload: bytes, count: int, channels: int):
+    """Yield ``(first block, levels int32 (n, C, 64))`` batch by batch, in the encoder's order."""
+    if count == 0:
+        return
     if len(payload) < 1:
         raise CorruptBitstreamError("content payload is empty but the region is not.")
     class_count = payload[0]
@@ -244,9 +263,14 @@ def _decode_levels(payload: bytes, count: int, channels: int) -> np.ndarray:
     classes = reader.read(np.full(count, len(SCALE_TABLE)))
     if classes.min() < 0 or classes.max() >= class_count:
         raise CorruptBitstreamError("content payload decodes to an impossible block class.")
-    groups = _group_indexes(classes, channels)
-    coded = _coded_mask(classes, channels)
-    symbols = np.zeros((count, channels, 64), dtype=np.int32)
-    symbols[coded] = reader.read(scale_index[groups[coded]].astype(np.int64))
-    symbols[:, :, 0] = np.cumsum(symbols[:, :, 0], axis=0)
-    return symbols
+    previous_dc = np.zeros(channels, np.int64)
+    for start in range(0, count, DECODE_BATCH):
+        batch = classes[start : start + DECODE_BATCH]
+        groups = _group_indexes(batch, channels)
+        coded = _coded_mask(batch, channels)
+        symbols = np.zeros((len(batch), channels, 64), dtype=np.int64)
+        symbols[coded] = reader.read(scale_index[groups[coded]].astype(np.int64))
+        dc = np.cumsum(symbols[:, :, 0], axis=0) + previous_dc
+        previous_dc = dc[-1]
+        symbols[:, :, 0] = dc
+        yield start, np.clip(symbols, -(2**30), 2**30).astype(np.int32)

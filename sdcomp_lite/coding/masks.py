@@ -90,14 +90,16 @@ def encode_mask(mask: np.ndarray) -> tuple[bytes, float]:
     return _BOX.pack(x0, y0, x1, y1) + context_bytes.tobytes() + stream.finish(), estimate
 
 
-def decode_mask(payload: bytes, height: int, width: int) -> np.ndarray:
-    """Decode the boolean mask of shape (height, width) that :func:`encode_mask` coded."""
+def decode_mask_box(payload: bytes, height: int, width: int) -> tuple[tuple[int, int, int, int] | None, np.ndarray]:
+    """Decode a mask's box ``(y0, y1, x0, x1)`` (None if empty) and the bool crop inside it.
+
+    The work is proportional to the box, not the image (``height`` x ``width`` only bounds it).
+    """
     if len(payload) < _BOX.size:
         raise CorruptBitstreamError("mask payload is shorter than its box.")
     x0, y0, x1, y1 = _BOX.unpack_from(payload)
-    mask = np.zeros((height, width), dtype=bool)
     if x1 == x0 == 0 and y1 == y0 == 0:
-        return mask
+        return None, np.zeros((0, 0), dtype=bool)
     if not (x0 < x1 <= width and y0 < y1 <= height) or len(payload) < _BOX.size + CONTEXTS:
         raise CorruptBitstreamError(f"mask box ({x0}, {y0}, {x1}, {y1}) does not fit a {width}x{height} image.")
     context_bytes = np.frombuffer(payload, dtype=np.uint8, count=CONTEXTS, offset=_BOX.size)
@@ -109,5 +111,14 @@ def decode_mask(payload: bytes, height: int, width: int) -> np.ndarray:
         if bits.size and (bits.min() < 0 or bits.max() > 1):
             raise CorruptBitstreamError("mask data decodes to a value that is not 0 or 1.")
         crop[row] = bits.astype(bool)
-    mask[y0:y1, x0:x1] = crop[2:]
+    return (y0, y1, x0, x1), crop[2:]
+
+
+def decode_mask(payload: bytes, height: int, width: int) -> np.ndarray:
+    """Decode the boolean mask of shape (height, width) that :func:`encode_mask` coded."""
+    box, crop = decode_mask_box(payload, height, width)
+    mask = np.zeros((height, width), dtype=bool)
+    if box is not None:
+        y0, y1, x0, x1 = box
+        mask[y0:y1, x0:x1] = crop
     return mask
