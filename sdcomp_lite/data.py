@@ -46,8 +46,27 @@ def list_samples(folder: Path | None = None) -> list[str]:
     return [Path(image["file_name"]).stem for image in images]
 
 
+def coco7_dir() -> Path:
+    """The shared COCO photographs (held out: never copied into the repository): ``$SDCOMP_COCO7``
+    if set, else ``../shared/data/coco7`` beside the repository."""
+    configured = os.environ.get("SDCOMP_COCO7")
+    folder = Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "data" / "coco7"
+    if not (folder / "annotations.jsonl").is_file():
+        raise DataFileError(f"the shared COCO photographs are not at {folder}; set SDCOMP_COCO7 to their folder.")
+    return folder
+
+
 def load_sample(name: str, folder: Path | None = None) -> Sample:
-    """Load one sample image and its objects (source ``"annotations"``, importance 1.0)."""
+    """Load one sample image and its objects (source ``"annotations"``, importance 1.0).
+
+    Names starting with ``coco-`` are the held-out shared COCO photographs (:func:`coco7_dir`),
+    which benchmarks use to check numbers on images outside the repository.
+    """
+    if folder is None and isinstance(name, str) and name.startswith("coco-"):
+        held_out = {sample.name: sample for sample in load_coco7(coco7_dir())}
+        if name not in held_out:
+            raise DataFileError(f"no shared COCO photograph called {name!r}; choose one of {sorted(held_out)}")
+        return held_out[name]
     folder = folder or data_dir()
     samples = load_coco(folder / "annotations.json", folder)
     if name not in samples:
