@@ -150,7 +150,7 @@ def check_face_pixels(answer, image: np.ndarray, person, face) -> None:
     _require(len(answer) == 2, f"answer with two numbers (person first, face first); got {answer!r}.")
     measured = []
     for order in ([person, face], [face, person]):
-        decoded = decode(encode(image, order, quality=10, transform="dct8", preview=False).data)
+        decoded = decode(encode(image, order, quality=10, transform="dct8", preview=False, mask_scale=1).data)
         measured.append(int((decoded.layer_of_pixel == order.index(face)).sum()))
     for got, expected, which in zip(answer, measured, ("with the person first", "with the face first")):
         _require(int(got) == expected,

@@ -13,7 +13,7 @@ from sdcomp_lite.metrics import psnr
 from sdcomp_lite.types import SceneObject
 
 # these tests are about the object and background layers; the preview layer has its own tests
-encode = functools.partial(encode_with_defaults, preview=False)
+encode = functools.partial(encode_with_defaults, preview=False, mask_scale=1)
 TRANSFORMS = ["avif", "jpegxl", "dct8"]
 # PSNR (dB) each coder reaches at quality 90 on the noisy test scene: AVIF codes chroma at 4:2:0
 AT_90 = {"avif": 31, "jpegxl": 33, "dct8": 40}

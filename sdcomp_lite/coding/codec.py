@@ -138,7 +138,7 @@ def encode(
     preview_quality: int = DEFAULT_PREVIEW_QUALITY,
     object_quality: str = "flat",
     group_equal: bool = False,
-    mask_scale: int = 1,
+    mask_scale: int = 8,
     progress: bool = False,
 ) -> EncodedImage:
     """Code ``image`` as object layers in order of decreasing importance, then the background.
@@ -157,8 +157,10 @@ def encode(
         object_quality: ``"flat"`` (every object at ``quality``) or ``"by-importance"`` (see the module docstring).
         group_equal: code objects of equal importance as one layer (object-group coding).
         mask_scale: code each object's mask on a grid of 1, 2, 4 or 8 pixel cells (a cell belongs to
-            the object if any of its pixels does): coarser masks cost fewer bytes and give blockier
-            layer regions. The layer table's ``scale`` of an object layer records it.
+            the object if any of its pixels does): coarser masks cost fewer bytes and give blockier,
+            block-aligned layer regions. The layer table's ``scale`` of an object layer records it.
+            8 by default: it halves what objects-as-layers cost over one layer (benchmarks/rd_codec);
+            ``mask_scale=1`` keeps exact object shapes.
         progress: show a progress bar per layer.
     """
     pixels = to_uint8_array(image)

@@ -75,7 +75,7 @@ class SweepConfig:
     sdcomp_qualities: tuple[int, ...] = (10, 30, 50)
     background_qualities: tuple[int, ...] = ()
     background_scales: tuple[int, ...] = (1,)
-    mask_scale: int = 1
+    mask_scale: int = 8
     preview: bool = True
     codecs: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "roi-hevc")
     scheduler: str | None = None
