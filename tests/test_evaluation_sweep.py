@@ -163,11 +163,11 @@ def test_a_unit_codes_each_task_in_its_own_order_with_its_background_settings(mo
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (apt-get install ffmpeg)")
 def test_roi_hevc_units_get_the_object_boxes():
     from sdcomp_lite.data import load_sample
-    from sdcomp_lite.evaluation.codecs import get_reference_codec
+    from sdcomp_lite.evaluation.codecs import LEVELS, get_reference_codec
 
     config = SweepConfig(images=("astronaut",), tasks=("face-detection",), codecs=("roi-hevc",))
     units = [u for u in work_units(config) if u.codec == "roi-hevc"]
-    assert {u.variant for u in units} == {"bg=+6", "bg=+12", "bg=+18", "bg=+24"} and len(units) == 24
+    assert {u.variant for u in units} == {"bg=+6", "bg=+12", "bg=+18", "bg=+24"} and len(units) == 4 * len(LEVELS)
     sample = load_sample("astronaut")
     face_box = [next(o.box for o in sample.objects if o.label == "face")]
     rows = worker.run_unit(WorkUnit("astronaut", "roi-hevc", "bg=+12", 40), config, worker.references("astronaut", config), {})
