@@ -17,11 +17,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any, Generic, TypeVar
 
 from sdcomp_lite.errors import UnknownBackendError
 
 T = TypeVar("T")
+
+
+def lazy(module: str, attribute: str) -> Callable[..., Any]:
+    """A factory that imports ``module`` only when called, then calls its ``attribute`` with the options.
+
+    Listing a registry's names therefore loads no model and imports no heavy package.
+    """
+
+    def factory(*args: Any, **options: Any) -> Any:
+        return getattr(import_module(module), attribute)(*args, **options)
+
+    return factory
 
 
 @dataclass(frozen=True)

@@ -41,12 +41,8 @@ def save_tiny_owlv2(folder: Path) -> Path:
         vision_config={**TINY, "image_size": 64, "patch_size": 16},
         projection_dim=16,
     )
-    torch.manual_seed(0)
-    model = Owlv2ForObjectDetection(config)
     processor = Owlv2Processor(Owlv2ImageProcessor(size={"height": 64, "width": 64}), tokenizer)
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
+    return _save(folder, Owlv2ForObjectDetection, config, processor)
 
 
 def tiny_sam():
@@ -180,9 +176,15 @@ def save_tiny_grounding_dino(folder: Path) -> Path:
         encoder_ffn_dim=64, decoder_ffn_dim=64, num_queries=10, num_feature_levels=2, encoder_n_points=1,
         decoder_n_points=1, max_text_len=32, use_timm_backbone=False, use_pretrained_backbone=False,
     )
+    image_processor = GroundingDinoImageProcessor(size={"shortest_edge": 64, "longest_edge": 96})
+    return _save(folder, GroundingDinoForObjectDetection, config, GroundingDinoProcessor(image_processor, tokenizer))
+
+
+def _save(folder, model_class, config, processor):
+    """Build ``model_class(config)`` with seed 0 and save it with ``processor`` into ``folder``."""
+    import torch
+
     torch.manual_seed(0)
-    model = GroundingDinoForObjectDetection(config)
-    processor = GroundingDinoProcessor(GroundingDinoImageProcessor(size={"shortest_edge": 64, "longest_edge": 96}), tokenizer)
-    model.save_pretrained(folder)
+    model_class(config).save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder

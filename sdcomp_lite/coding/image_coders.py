@@ -84,20 +84,26 @@ def _top_level_boxes(data: bytes) -> dict[bytes, bytes]:
 
 
 class _Bits:
-    """MSB-first bit reader (AV1)."""
+    """A bit reader over untrusted bytes: most significant bit first (AV1) or least (JPEG XL)."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data, self.position = data, 0
+    def __init__(self, data: bytes, what: str, msb_first: bool = True) -> None:
+        self.data, self.position, self.what, self.msb_first = data, 0, what, msb_first
 
     def read(self, count: int) -> int:
         value = 0
-        for _ in range(count):
+        for index in range(count):
             byte = self.position >> 3
             if byte >= len(self.data):
-                raise CorruptBitstreamError("an AV1 sequence header ends early.")
-            value = (value << 1) | ((self.data[byte] >> (7 - (self.position & 7))) & 1)
+                raise CorruptBitstreamError(f"{self.what} ends early.")
+            shift = 7 - (self.position & 7) if self.msb_first else self.position & 7
+            bit = (self.data[byte] >> shift) & 1
+            value = (value << 1) | bit if self.msb_first else value | bit << index
             self.position += 1
         return value
+
+    def u32_size(self) -> int:
+        """JPEG XL's U32 size field: a 2-bit selector, then 9, 13, 18 or 30 bits, plus 1."""
+        return self.read((9, 13, 18, 30)[self.read(2)]) + 1
 
 
 def _leb128(data: bytes, position: int) -> tuple[int, int]:
@@ -138,7 +144,7 @@ def av1_frame_sizes(av1_data: bytes) -> list[tuple[int, int]]:
 
 
 def _sequence_frame_size(payload: bytes) -> tuple[int, int]:
-    bits = _Bits(payload)
+    bits = _Bits(payload, "an AV1 sequence header")
     bits.read(3)  # seq_profile
     still_picture, reduced = bits.read(1), bits.read(1)
     if not (still_picture and reduced):
@@ -148,36 +154,21 @@ def _sequence_frame_size(payload: bytes) -> tuple[int, int]:
     return bits.read(width_bits) + 1, bits.read(height_bits) + 1
 
 
-class AvifCoder:
-    """AVIF (AV1 intra, libaom through imagecodecs; 4:4:4 by default) for one region; container rebuilt at decode."""
+class _RegionCoder:
+    """What the image-codec layer coders share: crop the region's aligned box, fill it smoothly,
+    code it; at decode, check the size the payload declares, decode, paste the box back."""
 
-    name = "avif"
+    name = ""
     block = 8
     honours_quality = True
-
-    def __init__(self, speed: int = AVIF_SPEED, pixelformat: str = AVIF_PIXEL_FORMAT) -> None:
-        if not imagecodecs.AVIF.available:
-            raise BackendUnavailableError("imagecodecs was built without AVIF; reinstall imagecodecs from PyPI.")
-        self.speed, self.pixelformat = int(speed), pixelformat
+    kind = ""  # "AVIF" or "JPEG XL", for messages
 
     def encode_region(self, image: np.ndarray, region: np.ndarray, quality: int) -> tuple[bytes, float]:
         """Code ``image`` (uint8 (H, W, C)) where ``region`` (bool (H, W)) is True: payload and its bits."""
         box = aligned_box(region, self.block)
         if box is None:
             return b"", 0.0
-        crop = _crop_rgb(image, region, box)
-        avif = bytes(imagecodecs.avif_encode(crop, level=int(quality), speed=self.speed, pixelformat=self.pixelformat,
-                                             numthreads=1))
-        boxes = _top_level_boxes(avif)
-        av1_data = boxes.get(b"mdat", b"")
-        av1c = avif[avif.find(b"av1C") + 5 : avif.find(b"av1C") + 7]
-        matrix = avif[avif.find(b"nclx") + 9] if b"nclx" in avif else -1
-        if not 0 <= matrix < 256 or build_avif(crop.shape[1], crop.shape[0], av1c, matrix, av1_data) != avif:
-            raise BackendUnavailableError(
-                "this libavif writes a container sdcomp-lite cannot rebuild; install imagecodecs 2024-2026 "
-                "(libavif 1.x) or use transform='jpegxl'."
-            )
-        payload = av1c + bytes([matrix]) + av1_data
+        payload = self._encode_crop(_crop_rgb(image, region, box), int(quality))
         return payload, 8.0 * len(payload)
 
     def decode_region(self, payload: bytes, region: np.ndarray, channels: int, quality: int) -> np.ndarray:
@@ -187,45 +178,64 @@ class AvifCoder:
         if box is None:
             return out
         y0, y1, x0, x1 = box
-        if len(payload) < 4:
-            raise CorruptBitstreamError("an AVIF layer is too short.")
-        for width, height in av1_frame_sizes(payload[3:]):
-            if (width, height) != (x1 - x0, y1 - y0):
-                raise CorruptBitstreamError(
-                    f"an AVIF layer declares a {width}x{height} frame where its region needs {x1 - x0}x{y1 - y0}."
-                )
+        self._check_size(payload, x1 - x0, y1 - y0)  # before the codec allocates anything
         try:
-            avif = build_avif(x1 - x0, y1 - y0, payload[:2], payload[2], payload[3:])
-            pixels = np.asarray(imagecodecs.avif_decode(avif, numthreads=1))
+            pixels = np.asarray(self._decode_crop(payload, x1 - x0, y1 - y0))
         except Exception as error:  # imagecodecs raises its own error types for bad data
-            raise CorruptBitstreamError(f"an AVIF layer cannot be decoded: {error}") from error
+            raise CorruptBitstreamError(f"a {self.kind} layer cannot be decoded: {error}") from error
         _paste(out, pixels, box, channels)
         return out
+
+    def _encode_crop(self, crop: np.ndarray, quality: int) -> bytes:
+        raise NotImplementedError
+
+    def _check_size(self, payload: bytes, width: int, height: int) -> None:
+        raise NotImplementedError
+
+    def _decode_crop(self, payload: bytes, width: int, height: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class AvifCoder(_RegionCoder):
+    """AVIF (AV1 intra, libaom through imagecodecs; 4:4:4 by default) for one region; container rebuilt at decode."""
+
+    name = "avif"
+    kind = "AVIF"
+
+    def __init__(self, speed: int = AVIF_SPEED, pixelformat: str = AVIF_PIXEL_FORMAT) -> None:
+        if not imagecodecs.AVIF.available:
+            raise BackendUnavailableError("imagecodecs was built without AVIF; reinstall imagecodecs from PyPI.")
+        self.speed, self.pixelformat = int(speed), pixelformat
+
+    def _encode_crop(self, crop: np.ndarray, quality: int) -> bytes:
+        avif = bytes(imagecodecs.avif_encode(crop, level=quality, speed=self.speed, pixelformat=self.pixelformat,
+                                             numthreads=1))
+        av1_data = _top_level_boxes(avif).get(b"mdat", b"")
+        av1c = avif[avif.find(b"av1C") + 5 : avif.find(b"av1C") + 7]
+        matrix = avif[avif.find(b"nclx") + 9] if b"nclx" in avif else -1
+        if not 0 <= matrix < 256 or build_avif(crop.shape[1], crop.shape[0], av1c, matrix, av1_data) != avif:
+            raise BackendUnavailableError(
+                "this libavif writes a container sdcomp-lite cannot rebuild; install imagecodecs 2024-2026 "
+                "(libavif 1.x) or use transform='jpegxl'."
+            )
+        return av1c + bytes([matrix]) + av1_data
+
+    def _check_size(self, payload: bytes, width: int, height: int) -> None:
+        if len(payload) < 4:
+            raise CorruptBitstreamError("an AVIF layer is too short.")
+        for declared in av1_frame_sizes(payload[3:]):
+            if declared != (width, height):
+                raise CorruptBitstreamError(
+                    f"an AVIF layer declares a {declared[0]}x{declared[1]} frame where its region needs {width}x{height}."
+                )
+
+    def _decode_crop(self, payload: bytes, width: int, height: int) -> np.ndarray:
+        return imagecodecs.avif_decode(build_avif(width, height, payload[:2], payload[2], payload[3:]), numthreads=1)
 
 
 def jpegxl_distance(quality: int) -> float:
     """Butteraugli distance for a quality 1..100 (see the module docstring)."""
     return 0.1 + 14.9 * (1.0 - (int(quality) - 1) / 99.0) ** 2
-
-
-class _LsbBits:
-    """LSB-first bit reader (JPEG XL)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.position = data, 0
-
-    def read(self, count: int) -> int:
-        value = 0
-        for index in range(count):
-            byte = self.position >> 3
-            if byte >= len(self.data):
-                raise CorruptBitstreamError("a JPEG XL size header ends early.")
-            value |= ((self.data[byte] >> (self.position & 7)) & 1) << index
-            self.position += 1
-        return value
-
-    def u32_size(self) -> int:
-        return self.read((9, 13, 18, 30)[self.read(2)]) + 1
 
 
 _JXL_RATIOS = {1: (1, 1), 2: (12, 10), 3: (4, 3), 4: (3, 2), 5: (16, 9), 6: (5, 4), 7: (2, 1)}
@@ -235,7 +245,7 @@ def jpegxl_size(codestream: bytes) -> tuple[int, int]:
     """(width, height) from a bare JPEG XL codestream's size header."""
     if codestream[:2] != b"\xff\x0a":
         raise CorruptBitstreamError("a JPEG XL layer does not start with a bare codestream signature.")
-    bits = _LsbBits(codestream[2:])
+    bits = _Bits(codestream[2:], "a JPEG XL size header", msb_first=False)
     small = bits.read(1)
     height = (bits.read(5) + 1) * 8 if small else bits.u32_size()
     ratio = bits.read(3)
@@ -245,41 +255,27 @@ def jpegxl_size(codestream: bytes) -> tuple[int, int]:
     return ((bits.read(5) + 1) * 8 if small else bits.u32_size()), height
 
 
-class JpegXlCoder:
+class JpegXlCoder(_RegionCoder):
     """JPEG XL (libjxl through imagecodecs) for one region, stored as a bare codestream."""
 
     name = "jpegxl"
-    block = 8
-    honours_quality = True
+    kind = "JPEG XL"
 
     def __init__(self, effort: int = 5) -> None:
         if not imagecodecs.JPEGXL.available:
             raise BackendUnavailableError("imagecodecs was built without JPEG XL; reinstall imagecodecs from PyPI.")
         self.effort = int(effort)
 
-    def encode_region(self, image: np.ndarray, region: np.ndarray, quality: int) -> tuple[bytes, float]:
-        box = aligned_box(region, self.block)
-        if box is None:
-            return b"", 0.0
-        crop = _crop_rgb(image, region, box)
-        payload = bytes(imagecodecs.jpegxl_encode(crop, distance=jpegxl_distance(quality), effort=self.effort,
-                                                  usecontainer=False, numthreads=1))
-        return payload, 8.0 * len(payload)
+    def _encode_crop(self, crop: np.ndarray, quality: int) -> bytes:
+        return bytes(imagecodecs.jpegxl_encode(crop, distance=jpegxl_distance(quality), effort=self.effort,
+                                               usecontainer=False, numthreads=1))
 
-    def decode_region(self, payload: bytes, region: np.ndarray, channels: int, quality: int) -> np.ndarray:
-        out = np.zeros((*region.shape, channels), np.uint8)
-        box = aligned_box(region, self.block)
-        if box is None:
-            return out
-        y0, y1, x0, x1 = box
-        if jpegxl_size(payload) != (x1 - x0, y1 - y0):
+    def _check_size(self, payload: bytes, width: int, height: int) -> None:
+        if jpegxl_size(payload) != (width, height):
             raise CorruptBitstreamError("a JPEG XL layer declares another size than its region needs.")
-        try:
-            pixels = np.asarray(imagecodecs.jpegxl_decode(payload, numthreads=1))
-        except Exception as error:  # imagecodecs raises its own error types for bad data
-            raise CorruptBitstreamError(f"a JPEG XL layer cannot be decoded: {error}") from error
-        _paste(out, pixels, box, channels)
-        return out
+
+    def _decode_crop(self, payload: bytes, width: int, height: int) -> np.ndarray:
+        return imagecodecs.jpegxl_decode(payload, numthreads=1)
 
 
 def _crop_rgb(image: np.ndarray, region: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:

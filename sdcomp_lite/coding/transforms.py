@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from sdcomp_lite.errors import UnknownBackendError
-from sdcomp_lite.registry import Registry
+from sdcomp_lite.registry import Registry, lazy
 
 DEFAULT_TRANSFORM = "avif"
 
@@ -37,24 +37,6 @@ class ContentTransform(Protocol):
     def decode_region(self, payload: bytes, region: np.ndarray, channels: int, quality: int) -> np.ndarray: ...
 
 
-def _avif(**options):
-    from sdcomp_lite.coding.image_coders import AvifCoder
-
-    return AvifCoder(**options)
-
-
-def _jpegxl(**options):
-    from sdcomp_lite.coding.image_coders import JpegXlCoder
-
-    return JpegXlCoder(**options)
-
-
-def _dct8(**options):
-    from sdcomp_lite.coding.dct import DctTransform
-
-    return DctTransform(**options)
-
-
 def _compressai(architecture: str, **options):
     from sdcomp_lite.coding.learned import CompressAITransform
 
@@ -69,9 +51,11 @@ def _learned_in_header(label: str, **options):
 
 
 TRANSFORMS: Registry[ContentTransform] = Registry("transform")
-TRANSFORMS.add("avif", "AVIF (AV1 intra, libaom via imagecodecs) per layer; the default", _avif)
-TRANSFORMS.add("jpegxl", "JPEG XL (libjxl via imagecodecs) per layer", _jpegxl)
-TRANSFORMS.add("dct8", "8x8 block DCT + Gaussian model + CompressAI rANS: the glass-box coder of notebook 03", _dct8)
+TRANSFORMS.add("avif", "AVIF (AV1 intra, libaom via imagecodecs) per layer; the default",
+               lazy("sdcomp_lite.coding.image_coders", "AvifCoder"))
+TRANSFORMS.add("jpegxl", "JPEG XL (libjxl via imagecodecs) per layer", lazy("sdcomp_lite.coding.image_coders", "JpegXlCoder"))
+TRANSFORMS.add("dct8", "8x8 block DCT + Gaussian model + CompressAI rANS: the glass-box coder of notebook 03",
+               lazy("sdcomp_lite.coding.dct", "DctTransform"))
 TRANSFORMS.add("compressai:", "a CompressAI zoo model, e.g. compressai:bmshj2018-hyperprior (needs weights)",
                _compressai, prefix=True)
 TRANSFORMS.add("ca:", "what a learned model writes in the header; decode with the model object", _learned_in_header,

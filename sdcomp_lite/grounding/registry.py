@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from importlib import import_module
 
 from sdcomp_lite.grounding.base import Grounder
-from sdcomp_lite.registry import Registry
+from sdcomp_lite.registry import Registry, lazy
 
 
 def _lazy(module: str, attribute: str) -> Callable[..., Grounder]:
     """A factory that imports ``sdcomp_lite.grounding.<module>`` only when a grounder is built."""
-    return lambda **options: getattr(import_module(f"sdcomp_lite.grounding.{module}"), attribute)(**options)
+    return lazy(f"sdcomp_lite.grounding.{module}", attribute)
 
 
 def _detector_pipeline(detector_name: str, refiner_name: str = "", model: str | None = None, threshold: float = 0.3,

@@ -1,7 +1,7 @@
 """Rankers by name: :data:`RANKERS`, one registry line per backend.
 
 Add a ranker: write a class with ``name`` and ``rank(image, objects, task) -> Ranking``, then one
-line here, e.g. ``RANKERS.add("mine", "what it prefers", _lazy("mymodule", "MyRanker"))``.
+line here, e.g. ``RANKERS.add("mine", "what it prefers", lazy("mypackage.mymodule", "MyRanker"))``.
 Factories import their module only when called, so listing the names loads no model.
 
 Taught in notebooks/02_lmm_ranking.ipynb.
@@ -9,29 +9,24 @@ Taught in notebooks/02_lmm_ranking.ipynb.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from importlib import import_module
-
 from sdcomp_lite.ranking.base import Ranker
-from sdcomp_lite.registry import Registry
+from sdcomp_lite.registry import Registry, lazy
 
-
-def _lazy(module: str, attribute: str) -> Callable[..., Ranker]:
-    """A factory that imports ``sdcomp_lite.ranking.<module>`` only when a ranker is built."""
-    return lambda **options: getattr(import_module(f"sdcomp_lite.ranking.{module}"), attribute)(**options)
-
-
+_HERE = "sdcomp_lite.ranking"
 RANKERS: Registry[Ranker] = Registry("ranker")
-RANKERS.add("offline", "task-label similarity (packaged MiniLM) + size and centre priors; no LMM (default)",
-            _lazy("embedding", "EmbeddingRanker"))
-RANKERS.add("transformers-vlm", "a vision-language chat model via transformers (model= local folder or hub id)",
-            _lazy("llm", "TransformersVLMRanker"))
-RANKERS.add("openai-compatible", "any chat-completions server: Ollama, vLLM, llama.cpp, LM Studio (base_url=, model=)",
-            _lazy("llm", "OpenAICompatibleRanker"))
-RANKERS.add("area", "baseline: largest object first", _lazy("baselines", "AreaRanker"))
-RANKERS.add("detector-score", "baseline: most confident detection first", _lazy("baselines", "DetectorScoreRanker"))
-RANKERS.add("random", "baseline: seeded random order (seed=)", _lazy("baselines", "RandomRanker"))
-RANKERS.add("annotation-order", "baseline: the order the objects were annotated in", _lazy("baselines", "AnnotationOrderRanker"))
+for _name, _description, _module, _class in (
+    ("offline", "task-label similarity (packaged MiniLM) + size and centre priors; no LMM (default)",
+     "embedding", "EmbeddingRanker"),
+    ("transformers-vlm", "a vision-language chat model via transformers (model= local folder or hub id)",
+     "llm", "TransformersVLMRanker"),
+    ("openai-compatible", "any chat-completions server: Ollama, vLLM, llama.cpp, LM Studio (base_url=, model=)",
+     "llm", "OpenAICompatibleRanker"),
+    ("area", "baseline: largest object first", "baselines", "AreaRanker"),
+    ("detector-score", "baseline: most confident detection first", "baselines", "DetectorScoreRanker"),
+    ("random", "baseline: seeded random order (seed=)", "baselines", "RandomRanker"),
+    ("annotation-order", "baseline: the order the objects were annotated in", "baselines", "AnnotationOrderRanker"),
+):
+    RANKERS.add(_name, _description, lazy(f"{_HERE}.{_module}", _class))
 
 
 def available_rankers() -> dict[str, str]:
