@@ -206,6 +206,18 @@ def _layer(draft: Draft, rng: random.Random, kinds: tuple[str, ...] = ("object",
     return rng.choice(choices) if choices else None
 
 
+def _layer_mutation(name: str, kinds: tuple[str, ...] = ("object", "background", "preview")):
+    """Register a mutation of one layer of the given kinds (it receives the layer index; skipped
+    when the file has none)."""
+    def register(function) -> Mutation:
+        def mutate(draft, rng, seeds):
+            i = _layer(draft, rng, kinds)
+            return False if i is None else function(draft, rng, seeds, i)
+        mutate.__doc__ = function.__doc__
+        return _mutation(name)(mutate)
+    return register
+
+
 def _content_start(draft: Draft, index: int) -> int | None:
     """Where the transform's content starts in a layer's payload (after the mask of an object layer)."""
     payload = draft.payloads[index]
@@ -319,11 +331,8 @@ def _splice(draft, rng, seeds):
     return True
 
 
-@_mutation("payload-bitflip")
-def _payload_bitflip(draft, rng, seeds):
-    i = _layer(draft, rng)
-    if i is None:
-        return False
+@_layer_mutation("payload-bitflip")
+def _payload_bitflip(draft, rng, seeds, i):
     data = bytearray(draft.payloads[i])
     for _ in range(rng.choice((1, 1, 2, 3, 8))):
         position = rng.randrange(8 * len(data))
@@ -332,11 +341,8 @@ def _payload_bitflip(draft, rng, seeds):
     return True
 
 
-@_mutation("payload-bytes")
-def _payload_bytes(draft, rng, seeds):
-    i = _layer(draft, rng)
-    if i is None:
-        return False
+@_layer_mutation("payload-bytes")
+def _payload_bytes(draft, rng, seeds, i):
     data = bytearray(draft.payloads[i])
     for _ in range(rng.choice((1, 2, 4))):
         data[rng.randrange(len(data))] = boundary_values(8, rng)
@@ -344,11 +350,8 @@ def _payload_bytes(draft, rng, seeds):
     return True
 
 
-@_mutation("payload-insert-delete")
-def _payload_insert_delete(draft, rng, seeds):
-    i = _layer(draft, rng)
-    if i is None:
-        return False
+@_layer_mutation("payload-insert-delete")
+def _payload_insert_delete(draft, rng, seeds, i):
     payload, position, count = draft.payloads[i], rng.randrange(len(draft.payloads[i])), rng.choice((1, 2, 4, 16))
     if rng.random() < 0.5:
         draft.payloads[i] = _edit(payload, position, position, rng.randbytes(count))
@@ -357,22 +360,16 @@ def _payload_insert_delete(draft, rng, seeds):
     return True
 
 
-@_mutation("payload-truncate")
-def _payload_truncate(draft, rng, seeds):
-    i = _layer(draft, rng)
-    if i is None:
-        return False
+@_layer_mutation("payload-truncate")
+def _payload_truncate(draft, rng, seeds, i):
     payload = draft.payloads[i]
     draft.payloads[i] = payload[: rng.choice((0, 1, 2, 3, 4, 8, len(payload) // 2, len(payload) - 1,
                                               rng.randrange(len(payload))))]
     return True
 
 
-@_mutation("payload-extend")
-def _payload_extend(draft, rng, seeds):
-    i = _layer(draft, rng)
-    if i is None:
-        return False
+@_layer_mutation("payload-extend")
+def _payload_extend(draft, rng, seeds, i):
     count = rng.choice((1, 7, 64, 4096))
     draft.payloads[i] += rng.choice((b"\0" * count, b"\xff" * count, rng.randbytes(count), draft.payloads[i]))
     return True
@@ -484,18 +481,38 @@ def _content(draft: Draft, rng: random.Random, transform: str) -> tuple[int, int
     return rng.choice(candidates) if candidates else None
 
 
+def _layer_mutation(name: str, kinds: tuple[str, ...] = ("object", "background", "preview")):
+    """Register a mutation of one layer of the given kinds (it receives the layer index; skipped
+    when the file has none)."""
+    def register(function) -> Mutation:
+        def mutate(draft, rng, seeds):
+            i = _layer(draft, rng, kinds)
+            return False if i is None else function(draft, rng, seeds, i)
+        mutate.__doc__ = function.__doc__
+        return _mutation(name)(mutate)
+    return register
+
+
+def _content_mutation(name: str, transform: str):
+    """Register a mutation of one layer's content written by ``transform``; it receives the layer
+    index and where its content starts, and is skipped (returns False) when there is none."""
+    def register(function) -> Mutation:
+        def mutate(draft, rng, seeds):
+            found = _content(draft, rng, transform)
+            return False if found is None else function(draft, rng, seeds, *found)
+        mutate.__doc__ = function.__doc__
+        return _mutation(name)(mutate)
+    return register
+
+
 def _dct8_header_size(draft: Draft, payload: bytes, start: int) -> int | None:
     classes = payload[start]
     size = 1 + classes + classes * draft.channels * BANDS
     return size if start + size <= len(payload) else None
 
 
-@_mutation("dct8-header")
-def _dct8_header(draft, rng, seeds):
-    found = _content(draft, rng, "dct8")
-    if found is None:
-        return False
-    i, start = found
+@_content_mutation("dct8-header", "dct8")
+def _dct8_header(draft, rng, seeds, i, start):
     payload = bytearray(draft.payloads[i])
     classes = payload[start]
     choice = rng.randrange(4)
@@ -514,13 +531,9 @@ def _dct8_header(draft, rng, seeds):
     return True
 
 
-@_mutation("dct8-short-stream")
-def _dct8_short_stream(draft, rng, seeds):
+@_content_mutation("dct8-short-stream", "dct8")
+def _dct8_short_stream(draft, rng, seeds, i, start):
     """The model header kept, the rANS stream cut to a few bytes: far too short for its symbols."""
-    found = _content(draft, rng, "dct8")
-    if found is None:
-        return False
-    i, start = found
     size = _dct8_header_size(draft, draft.payloads[i], start)
     if size is None:
         return False
@@ -534,13 +547,9 @@ def _dct8_short_stream(draft, rng, seeds):
     return True
 
 
-@_mutation("dct8-symbols")
-def _dct8_symbols(draft, rng, seeds):
+@_content_mutation("dct8-symbols", "dct8")
+def _dct8_symbols(draft, rng, seeds, i, start):
     """The stream re-coded with the layer's own model: classes, then levels, some out of range."""
-    found = _content(draft, rng, "dct8")
-    if found is None:
-        return False
-    i, start = found
     payload = draft.payloads[i]
     size = _dct8_header_size(draft, payload, start)
     classes = payload[start]
@@ -587,25 +596,17 @@ def _leb128_bytes(value: int, minimum: int = 1) -> bytes:
             return bytes(out)
 
 
-@_mutation("avif-config")
-def _avif_config(draft, rng, seeds):
-    found = _content(draft, rng, "avif")
-    if found is None:
-        return False
-    i, start = found
+@_content_mutation("avif-config", "avif")
+def _avif_config(draft, rng, seeds, i, start):
     payload = bytearray(draft.payloads[i])
     payload[start + rng.randrange(min(3, len(payload) - start))] = boundary_values(8, rng)
     draft.payloads[i] = bytes(payload)
     return True
 
 
-@_mutation("avif-obu")
-def _avif_obu(draft, rng, seeds):
+@_content_mutation("avif-obu", "avif")
+def _avif_obu(draft, rng, seeds, i, start):
     """An OBU's header byte or size field changed, or an OBU dropped or repeated."""
-    found = _content(draft, rng, "avif")
-    if found is None:
-        return False
-    i, start = found
     payload = draft.payloads[i]
     av1 = payload[start + 3 :]
     units = _obus(av1)
@@ -628,13 +629,9 @@ def _avif_obu(draft, rng, seeds):
     return True
 
 
-@_mutation("avif-sequence")
-def _avif_sequence(draft, rng, seeds):
+@_content_mutation("avif-sequence", "avif")
+def _avif_sequence(draft, rng, seeds, i, start):
     """One bit of an AV1 sequence header: in the frame size fields, or anywhere."""
-    found = _content(draft, rng, "avif")
-    if found is None:
-        return False
-    i, start = found
     payload = draft.payloads[i]
     av1 = bytearray(payload[start + 3 :])
     units = [(size_at, end) for unit, size_at, end in _obus(bytes(av1)) if (av1[unit] >> 3) & 0xF == 1]
@@ -653,12 +650,8 @@ def _avif_sequence(draft, rng, seeds):
     return True
 
 
-@_mutation("jpegxl-header")
-def _jpegxl_header(draft, rng, seeds):
-    found = _content(draft, rng, "jpegxl")
-    if found is None:
-        return False
-    i, start = found
+@_content_mutation("jpegxl-header", "jpegxl")
+def _jpegxl_header(draft, rng, seeds, i, start):
     payload = bytearray(draft.payloads[i])
     position = start + rng.randrange(min(12, len(payload) - start))
     if rng.random() < 0.6:
