@@ -46,11 +46,6 @@ class SceneObject:
         """Number of mask pixels."""
         return int(np.count_nonzero(self.mask))
 
-    @property
-    def backend(self) -> str:
-        """Deprecated alias of :attr:`source` (the name the old ``GroundedObject`` used)."""
-        return self.source
-
     def with_importance(self, importance: float) -> SceneObject:
         """A copy with another importance: ``dataclasses.replace(self, importance=...)``."""
         return replace(self, importance=float(importance))

@@ -12,7 +12,6 @@ from sdcomp_lite.data import load_coco7, load_sample
 from sdcomp_lite.errors import BackendUnavailableError, DataFileError, SdcompError, UnknownBackendError
 from sdcomp_lite.grounding import (
     GROUNDERS,
-    as_scene_objects,
     available_grounders,
     box_ap50,
     get_grounder,
@@ -133,9 +132,6 @@ def test_missing_checkpoints_and_models_say_where_to_put_them(tmp_path):
 def test_grounders_number_their_objects_for_the_codec(offline):
     found = offline.ground(load_sample("astronaut").image)
     assert len(found) >= 2 and [o.object_id for o in found] == list(range(1, len(found) + 1))
-    renumbered = as_scene_objects(list(reversed(found)))  # the deprecated helper renumbers in list order
-    assert [o.object_id for o in renumbered] == list(range(1, len(found) + 1))
-    assert [o.label for o in renumbered] == [o.label for o in reversed(found)]
 
 
 def test_sort_objects_orders_by_score_then_label_and_numbers_copies():
@@ -220,11 +216,3 @@ def test_offline_on_coco_people(offline, coco7_dir):
     assert score.references >= 3
     assert score.recall50 >= 1 / 3
 
-
-def test_deprecated_grounded_object_builds_a_scene_object():
-    from sdcomp_lite.grounding import GroundedObject
-
-    mask = np.ones((3, 4), bool)
-    obj = GroundedObject("cup", (0.0, 0.0, 4.0, 3.0), mask, 1, "annotations")  # the old positional signature
-    assert isinstance(obj, SceneObject) and (obj.object_id, obj.label, obj.box) == (0, "cup", (0.0, 0.0, 4.0, 3.0))
-    assert obj.mask is mask and obj.score == 1.0 and obj.source == obj.backend == "annotations"

@@ -1,4 +1,5 @@
-"""Figure helpers: one colour per object id, the pipeline diagram, integer ticks."""
+"""Figure helpers: one colour per object id, the pipeline diagram, integer ticks, the progressive-decoding
+figures of notebooks 00 and 04 and the README strip."""
 
 from __future__ import annotations
 
@@ -14,12 +15,21 @@ from conftest import make_scene
 from sdcomp_lite.plotting import (
     BACKGROUND_COLOUR,
     PIPELINE_STAGES,
+    PREVIEW_COLOUR,
     integer_ticks,
+    layer_colour,
+    metric_label,
     object_colour,
     object_ids,
     overlay_masks,
     pipeline_diagram,
+    progressive_strip,
+    show_coverage,
+    show_object_vs_snr,
     show_objects,
+    show_progressive,
+    show_task_scores,
+    show_time_to_answer,
 )
 from sdcomp_lite.types import SceneObject
 
@@ -76,7 +86,7 @@ def test_a_label_at_the_right_edge_stays_inside_the_image():
 
 
 def test_objects_without_ids_are_numbered_from_one():
-    class Found:  # what a grounder returns before as_scene_objects: no object_id
+    class Found:  # an object without an object_id (any duck-typed object)
         def __init__(self, label):
             self.label = label
 
@@ -121,3 +131,112 @@ def test_integer_ticks_on_a_histogram():
     figure.canvas.draw()
     ticks = ax.get_xticks()
     assert len(ticks) >= 2 and np.allclose(ticks, np.round(ticks))
+
+
+# ---------------------------------------------------------------- progressive decoding figures (00, 04, README)
+
+
+@pytest.fixture(scope="module")
+def steps():
+    from sdcomp_lite.coding import encode
+    from sdcomp_lite.demo import progressive_steps
+
+    image, objects = make_scene(height=48, width=64)
+    return progressive_steps(image, encode(image, objects, quality=30, transform="dct8", mask_scale=1))
+
+
+def test_layer_colours_follow_the_layer_table(steps):
+    assert [s.kind for s in steps] == ["preview", "object", "object", "background"]
+    assert [s.object_id for s in steps] == [0, 7, 3, 0]
+    assert layer_colour("object", 7) == object_colour(7) and layer_colour("background", 0) == BACKGROUND_COLOUR
+    assert layer_colour("preview", 0) == PREVIEW_COLOUR != BACKGROUND_COLOUR
+
+
+def test_coverage_plot_names_layers_as_the_table_in_their_colours_without_labels_on_the_curve(steps):
+    figure = Figure(figsize=(9, 3.6))
+    ax = show_coverage(steps, ax=figure.add_subplot())
+    legend = ax.get_legend()
+    names = [t.get_text() for t in legend.get_texts()]
+    assert [n.split(" (")[0] for n in names] == ["layer 0: preview", "layer 1: id 7 disc", "layer 2: id 3 rectangle",
+                                                 "layer 3: background"]
+    colours = [tuple(line.get_color()) for line in legend.get_lines()]
+    assert colours == [layer_colour(s.kind, s.object_id) for s in steps]
+    assert not ax.texts  # nothing annotated on the curve, so nothing can overlap
+    assert ax.get_ylim()[0] < 0 and ax.get_ylim()[1] > 100
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(_text_boxes(figure), 2))
+
+
+def test_progressive_strip_labels_every_panel_and_shows_no_two_identical_pictures(steps):
+    from sdcomp_lite.demo import changed_steps
+
+    figure = progressive_strip(steps)
+    titles = [ax.get_title() for ax in figure.axes]
+    shown = changed_steps(steps)
+    assert len(titles) == len(shown) >= 2
+    for title, step in zip(titles, shown):
+        assert f"{step.layers} layer" in title and f"{step.num_bytes:,} bytes" in title
+    pictures = [ax.get_images()[0].get_array() for ax in figure.axes]
+    assert not any(np.array_equal(a, b) for a, b in itertools.combinations(pictures, 2))
+
+
+def test_changed_steps_drops_a_layer_that_changes_no_pixel(steps):
+    from dataclasses import replace
+
+    from sdcomp_lite.demo import changed_steps
+
+    repeated = [steps[0], steps[1], replace(steps[2], decoded=steps[1].decoded), steps[3]]
+    assert changed_steps(repeated) == [steps[0], steps[1], steps[3]]
+    figure = progressive_strip(repeated)
+    assert len(figure.axes) == 3 and "no pixel" in figure.texts[0].get_text()
+
+
+def test_show_progressive_titles_name_the_layer_and_its_id(steps):
+    import matplotlib.pyplot as plt
+
+    figure = show_progressive(steps, columns=4)
+    try:
+        titles = [ax.get_title() for ax in figure.axes if ax.get_images()]
+        assert titles[1].startswith("2 layers (+id 7 disc)") and f"{steps[1].num_bytes:,} B" in titles[1]
+    finally:
+        plt.close(figure)
+
+
+def test_task_axes_show_a_readable_metric_on_its_full_range():
+    figure = Figure()
+    ax = show_task_scores(figure.add_subplot(), {"a": [(1000, 1.0), (2000, 1.0)]}, "face-detection", "ap50")
+    assert ax.get_ylabel() == "face box AP50" and metric_label("person-segmentation", "miou") == "person mask IoU"
+    low, high = ax.get_ylim()
+    assert low < 0 <= 1 < high and high - low < 1.2  # a flat line at 1.0 is drawn on 0..1, not auto-scaled
+    assert metric_label("pose", "weird") == "pose: weird"
+
+
+def test_object_vs_snr_shows_the_last_prefix_within_each_budget(steps):
+    from sdcomp_lite.demo import JpegStep
+
+    image = steps[-1].image
+    jpeg = [JpegStep(1, 2, 300, image // 2), JpegStep(2, 2, 5000, image)]
+    budgets = [100, steps[1].num_bytes, 10**6]
+    figure = show_object_vs_snr(steps, jpeg, budgets)
+    assert len(figure.axes) == 2 * len(budgets)
+    top, bottom = figure.axes[:3], figure.axes[3:]
+    assert top[1].get_title().startswith("2 layers (+id 7 disc)") and "nothing" in bottom[0].texts[0].get_text()
+    assert bottom[1].get_title().startswith("scan 1 of 2") and bottom[2].get_title().startswith("scans 1-2 of 2")
+    assert "object-scalable" in top[0].get_ylabel() and "SNR-progressive" in bottom[0].get_ylabel()
+
+
+def test_time_to_answer_plot_puts_the_fastest_median_on_top():
+    rows = [{"image": i, "codec": c, "rate_kbps": "256", "total_s": str(t)}
+            for i, c, t in [("a", "slow", 3.0), ("b", "slow", 5.0), ("a", "sdcomp-lite", 1.0), ("b", "sdcomp-lite", 2.0)]]
+    figure = Figure()
+    ax = show_time_to_answer(rows, 256, ax=figure.add_subplot())
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["slow", "sdcomp-lite"]  # drawn bottom to top
+    assert [p.get_width() for p in ax.patches] == [4.0, 1.5]
+    with pytest.raises(ValueError, match="1024"):
+        show_time_to_answer(rows, 1024, ax=figure.add_subplot())
+
+
+def test_readme_figures_are_written(tmp_path):
+    from sdcomp_lite.demo import write_readme_figures
+
+    paths = write_readme_figures(tmp_path, quality=10)
+    assert [p.name for p in paths] == ["progressive.png", "pipeline.png"] and all(p.stat().st_size > 10_000 for p in paths)

@@ -481,18 +481,6 @@ def _content(draft: Draft, rng: random.Random, transform: str) -> tuple[int, int
     return rng.choice(candidates) if candidates else None
 
 
-def _layer_mutation(name: str, kinds: tuple[str, ...] = ("object", "background", "preview")):
-    """Register a mutation of one layer of the given kinds (it receives the layer index; skipped
-    when the file has none)."""
-    def register(function) -> Mutation:
-        def mutate(draft, rng, seeds):
-            i = _layer(draft, rng, kinds)
-            return False if i is None else function(draft, rng, seeds, i)
-        mutate.__doc__ = function.__doc__
-        return _mutation(name)(mutate)
-    return register
-
-
 def _content_mutation(name: str, transform: str):
     """Register a mutation of one layer's content written by ``transform``; it receives the layer
     index and where its content starts, and is skipped (returns False) when there is none."""

@@ -7,16 +7,14 @@ sorted by score and numbered 1, 2, ... Backends: see :func:`available_grounders`
 Taught in notebooks/01_grounding.ipynb.
 """
 
-from sdcomp_lite.grounding.base import GroundedObject, Grounder, as_scene_objects
+from sdcomp_lite.grounding.base import Grounder
 from sdcomp_lite.grounding.quality import GroundingScore, box_ap50, match_objects, score_grounding
 from sdcomp_lite.grounding.registry import GROUNDERS, available_grounders, get_grounder
 
 __all__ = [
     "GROUNDERS",
-    "GroundedObject",
     "Grounder",
     "GroundingScore",
-    "as_scene_objects",
     "available_grounders",
     "box_ap50",
     "get_grounder",

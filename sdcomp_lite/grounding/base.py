@@ -14,15 +14,6 @@ from sdcomp_lite.images import to_rgb_array as rgb_array  # noqa: F401  (re-expo
 from sdcomp_lite.types import SceneObject, box_from_mask, number_objects
 
 
-def GroundedObject(label: str, box, mask: np.ndarray, score: float, backend: str) -> SceneObject:
-    """Deprecated: grounders return :class:`SceneObject`; build one directly.
-
-    Kept with the old positional signature so old callers keep working: gives
-    ``SceneObject(0, label, box, mask, score=score, source=backend)`` (id 0 until numbered).
-    """
-    return SceneObject(0, label, box, mask, score=float(score), source=backend)
-
-
 class Grounder(Protocol):
     """A grounding backend: one main method, NumPy in and out."""
 
@@ -61,8 +52,3 @@ def matches_prompt(label: str, wanted: list[str]) -> bool:
 def object_from_mask(label: str, mask: np.ndarray, score: float, source: str) -> SceneObject:
     """A not yet numbered object (id 0) whose box is the mask's tight box."""
     return SceneObject(0, label, box_from_mask(mask), mask, score=float(score), source=source)
-
-
-def as_scene_objects(objects: Iterable[SceneObject]) -> list[SceneObject]:
-    """Deprecated: grounders already number their objects; this renumbers them 1, 2, ..."""
-    return number_objects(objects)
