@@ -114,4 +114,5 @@ def _check_array(array: np.ndarray) -> np.ndarray:
 def to_rgb_array(image) -> np.ndarray:
     """Like :func:`to_uint8_array`, but grey is repeated into three channels: uint8 (H, W, 3)."""
     pixels = to_uint8_array(image)
-    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
+    # C-contiguous: MediaPipe refuses views such as a decoder's crop or a flipped array
+    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else np.ascontiguousarray(pixels)

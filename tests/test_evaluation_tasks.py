@@ -95,3 +95,12 @@ def test_hand_written_questions_score_against_accepted_answers(tmp_path):
     task = VQATask.__new__(VQATask)  # scoring needs no model
     answers = ["Espresso.", "no", "Red and white"]
     assert task.score(answers, [q.answers for q in questions])["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_tasks_accept_array_views_that_are_not_contiguous(astronaut):
+    """A codec's output may be a read-only strided view (HEVC's even-sized frame, cropped); MediaPipe wants C order."""
+    task = get_task("person-segmentation")
+    view = np.pad(astronaut, ((0, 0), (0, 1), (0, 0)))[:, :-1]  # the same pixels, strided, as ffmpeg's crop
+    view.flags.writeable = False
+    assert not view.flags.c_contiguous
+    assert task.score(task.run(view), task.run(astronaut))["miou"] == 1.0
