@@ -1,7 +1,16 @@
-"""The main demo: encode a sample photograph, decode it layer by layer, save the pictures."""
+"""The main demo and the notebooks' progressive-decoding helpers: decode an ``.sdc`` file prefix by
+prefix (:func:`progressive_steps`), decode a progressive JPEG scan by scan (:func:`jpeg_steps`), read
+the time-to-answer results (:func:`read_time_to_answer`), and write the README's figures
+(:func:`write_readme_figures`).
+
+Taught in ``notebooks/00_quickstart.ipynb`` and ``notebooks/04_progressive_decoding.ipynb``.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,36 +19,121 @@ from PIL import Image
 
 from sdcomp_lite.coding import DecodedImage, EncodedImage, decode_progressive, encode
 from sdcomp_lite.data import load_sample
+from sdcomp_lite.errors import InvalidParameterError
 from sdcomp_lite.metrics import psnr
 
 
 @dataclass(frozen=True)
 class ProgressiveStep:
-    """What decoding the first ``layers`` layers gives."""
+    """What decoding the first ``layers`` layers gives.
+
+    ``kind`` and ``object_id`` are those of the last layer decoded (as in the layer table: kind
+    ``"preview"``, ``"object"`` or ``"background"``; id 0 for preview and background).
+    """
 
     layers: int
     label: str
-    num_bytes: int
-    bpp: float
-    coverage: float  # fraction of pixels decoded
-    psnr_covered: float  # dB, on the decoded pixels only
+    kind: str
+    object_id: int
+    num_bytes: int  # header, table and the first ``layers`` layers
+    bpp: float  # 8 * num_bytes / pixels
+    coverage: float  # fraction of pixels decoded by an object or background layer
+    psnr_covered: float  # dB, on the decoded pixels only (nan when none is decoded)
+    psnr_image: float  # dB, on the whole image as shown (undecoded pixels filled from the preview)
     decoded: DecodedImage
+
+    @property
+    def image(self) -> np.ndarray:
+        """The picture this prefix decodes to (uint8 (H, W, 3) or (H, W))."""
+        return self.decoded.image
+
+    @property
+    def caption(self) -> str:
+        """E.g. "3 layers (+id 1 person)": how many layers, and the last one with its object id."""
+        last = f"id {self.object_id} {self.label}" if self.kind == "object" else self.label
+        return f"{self.layers} layer{'s' if self.layers > 1 else ''} (+{last})"
 
 
 def progressive_steps(image: np.ndarray, encoded: EncodedImage) -> list[ProgressiveStep]:
     """Decode the layers once, in order, and measure the image after each (1, 2, ..., all layers)."""
     steps = []
     for count, decoded in enumerate(decode_progressive(encoded.data), start=1):
-        num_bytes = encoded.prefix_bytes(count)
-        covered = decoded.coverage
-        steps.append(
-            ProgressiveStep(
-                count, encoded.layers[count - 1].label, num_bytes, 8 * num_bytes / covered.size,
-                float(covered.mean()), psnr(image[covered], decoded.image[covered]) if covered.any() else float("nan"),
-                decoded,
-            )
-        )
+        num_bytes, covered, layer = encoded.prefix_bytes(count), decoded.coverage, encoded.layers[count - 1]
+        steps.append(ProgressiveStep(
+            layers=count, label=layer.label, kind=layer.kind, object_id=layer.object_id, num_bytes=num_bytes,
+            bpp=8 * num_bytes / covered.size, coverage=float(covered.mean()),
+            psnr_covered=psnr(image[covered], decoded.image[covered]) if covered.any() else math.nan,
+            psnr_image=psnr(image, decoded.image), decoded=decoded,
+        ))
     return steps
+
+
+def format_steps(steps: list[ProgressiveStep]) -> str:
+    """A plain-text table of the progressive steps ("-" where no pixel is decoded yet)."""
+    lines = [f"{'layers':>6}  {'last layer':<22}{'bytes':>8}{'bpp':>8}{'covered':>9}"
+             f"{'PSNR covered':>14}{'PSNR image':>12}"]
+    for s in steps:
+        covered = "-" if math.isnan(s.psnr_covered) else f"{s.psnr_covered:.2f} dB"
+        lines.append(f"{s.layers:>6}  {s.label[:21]:<22}{s.num_bytes:>8}{s.bpp:>8.3f}{s.coverage:>9.1%}"
+                     f"{covered:>14}{s.psnr_image:>9.2f} dB")
+    return "\n".join(lines)
+
+
+def changed_steps(steps: list[ProgressiveStep]) -> list[ProgressiveStep]:
+    """The steps whose picture differs from the step before (a layer inside an earlier one, such as a
+    face inside its person, may change no pixel); the first step is always kept."""
+    return [s for i, s in enumerate(steps) if i == 0 or not np.array_equal(s.decoded.image, steps[i - 1].decoded.image)]
+
+
+@dataclass(frozen=True)
+class JpegStep:
+    """One decodable prefix of a progressive JPEG: the first ``scans`` of ``total`` scans."""
+
+    scans: int
+    total: int
+    num_bytes: int  # the prefix, with the 2-byte end-of-image marker appended
+    image: np.ndarray  # uint8 (H, W, 3) or (H, W), decoded by Pillow
+
+    @property
+    def caption(self) -> str:
+        """E.g. "scans 1-3 of 10": how much of the file this prefix holds."""
+        return f"scan 1 of {self.total}" if self.scans == 1 else f"scans 1-{self.scans} of {self.total}"
+
+
+def progressive_jpeg(image: np.ndarray, quality: int) -> bytes:
+    """A progressive JPEG (Pillow, ``progressive=True, optimize=True``, as benchmarks/time_to_answer.py)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "JPEG", quality=int(quality), optimize=True, progressive=True)
+    return buffer.getvalue()
+
+
+def jpeg_steps(image: np.ndarray, quality: int) -> list[JpegStep]:
+    """Code ``image`` as a progressive JPEG and decode every scan prefix (SNR-progressive coding:
+    each scan refines the whole picture; see :func:`sdcomp_lite.evaluation.timing.jpeg_scan_prefixes`)."""
+    from sdcomp_lite.evaluation.timing import jpeg_scan_prefixes
+
+    prefixes = jpeg_scan_prefixes(progressive_jpeg(image, quality))
+    mode = "L" if image.ndim == 2 else "RGB"
+    return [JpegStep(k, len(prefixes), len(p), np.asarray(Image.open(io.BytesIO(p)).convert(mode)))
+            for k, p in enumerate(prefixes, start=1)]
+
+
+def jpeg_quality_for_bytes(image: np.ndarray, max_bytes: int) -> int:
+    """The highest JPEG quality (1-100) whose progressive file has at most ``max_bytes`` bytes
+    (bisection; sizes grow with quality). Raises :class:`InvalidParameterError` if even quality 1 is larger."""
+    low, high = 1, 100
+    if len(progressive_jpeg(image, low)) > max_bytes:
+        raise InvalidParameterError(f"even quality 1 takes more than {max_bytes} bytes; allow more bytes.")
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if len(progressive_jpeg(image, middle)) <= max_bytes else (low, middle - 1)
+    return low
+
+
+def last_within(steps, num_bytes: int):
+    """The last step (anything with ``num_bytes``, in arrival order) that fits in ``num_bytes`` bytes, or None."""
+    fitting = [s for s in steps if s.num_bytes <= num_bytes]
+    return fitting[-1] if fitting else None
 
 
 def run_demo(sample: str = "astronaut", quality: int = 50, output_dir: str | Path = "outputs") -> list[ProgressiveStep]:
@@ -60,11 +154,68 @@ def run_demo(sample: str = "astronaut", quality: int = 50, output_dir: str | Pat
     return steps
 
 
-def format_steps(steps: list[ProgressiveStep]) -> str:
-    """A plain-text table of the progressive steps."""
-    lines = [f"{'layers':>6}  {'last layer':<22}{'bytes':>8}{'bpp':>8}{'covered':>9}{'PSNR':>8}"]
-    for s in steps:
-        lines.append(
-            f"{s.layers:>6}  {s.label[:21]:<22}{s.num_bytes:>8}{s.bpp:>8.3f}{s.coverage:>8.1%}{s.psnr_covered:>7.2f}dB"
-        )
+TIME_TO_ANSWER_CSV = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "time_to_answer.csv"
+
+
+def read_time_to_answer(path: str | Path = TIME_TO_ANSWER_CSV) -> list[dict[str, str]]:
+    """The rows of ``benchmarks/results/time_to_answer.csv`` (made by ``benchmarks/time_to_answer.py``; one
+    row per image, codec and channel rate), as strings."""
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def median_seconds(rows: list[dict[str, str]]) -> dict[str, dict[int, float]]:
+    """Median over images of the seconds to answer (transfer + decode): ``{codec: {rate_kbps: seconds}}``."""
+    seconds: dict[str, dict[int, list[float]]] = {}
+    for row in rows:
+        seconds.setdefault(row["codec"], {}).setdefault(int(float(row["rate_kbps"])), []).append(float(row["total_s"]))
+    return {codec: {rate: float(np.median(values)) for rate, values in by_rate.items()} for codec, by_rate in seconds.items()}
+
+
+def answers_first(rows: list[dict[str, str]], ours: str = "sdcomp-lite") -> dict[str, dict[int, int]]:
+    """On how many images ``ours`` answers strictly sooner than each other codec: ``{codec: {rate_kbps: images}}``."""
+    seconds = {(r["image"], r["codec"], int(float(r["rate_kbps"]))): float(r["total_s"]) for r in rows}
+    counts: dict[str, dict[int, int]] = {}
+    for (image, codec, rate), value in seconds.items():
+        if codec != ours and (image, ours, rate) in seconds:
+            won = seconds[(image, ours, rate)] < value
+            counts.setdefault(codec, {}).setdefault(rate, 0)
+            counts[codec][rate] += int(won)
+    return counts
+
+
+def format_time_to_answer(rows: list[dict[str, str]], ours: str = "sdcomp-lite") -> str:
+    """Two text tables: :func:`median_seconds` per codec and rate, then :func:`answers_first` for ``ours``."""
+    medians = median_seconds(rows)
+    rates = sorted({rate for by_rate in medians.values() for rate in by_rate})
+    images = len({r["image"] for r in rows})
+    header = "".join(f"{f'{rate} kbit/s':>13}" for rate in rates)
+    lines = [f"median seconds to answer over {images} images (transfer + decode)", f"{'codec':<24}" + header]
+    for codec, by_rate in medians.items():
+        lines.append(f"{codec:<24}" + "".join(f"{by_rate[rate]:>11.2f} s" for rate in rates))
+    lines += ["", f"images (of {images}) where {ours} answers sooner than ...", f"{'':<24}" + header]
+    for codec, by_rate in answers_first(rows, ours).items():
+        lines.append(f"{codec:<24}" + "".join(f"{by_rate.get(rate, 0):>13}" for rate in rates))
     return "\n".join(lines)
+
+
+README_SAMPLE, README_QUALITY = "astronaut", 40
+
+
+def write_readme_figures(folder: str | Path = "docs", sample: str = README_SAMPLE, quality: int = README_QUALITY) -> list[Path]:
+    """Write ``progressive.png`` (the README strip: every prefix that changes the picture, each
+    labelled with its layers and bytes) and ``pipeline.png`` (:func:`~sdcomp_lite.plotting.pipeline_diagram`).
+
+    The strip codes ``sample``'s annotated objects in annotation order at ``quality`` with the
+    default coder (AVIF) and preview layer. Returns the paths written.
+    """
+    from sdcomp_lite.plotting import pipeline_diagram, progressive_strip
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = load_sample(sample)
+    steps = progressive_steps(data.image, encode(data.image, list(data.objects), quality=quality))
+    paths = [folder / "progressive.png", folder / "pipeline.png"]
+    progressive_strip(steps).savefig(paths[0], dpi=100)
+    pipeline_diagram().savefig(paths[1], dpi=100)
+    return paths

@@ -1,4 +1,5 @@
-"""Matplotlib figures used by the notebooks: object overlays, progressive strips, the pipeline diagram.
+"""Matplotlib figures used by the notebooks: object overlays, progressive strips, coverage and task
+curves, object-scalable against SNR-progressive decoding, time to answer, the pipeline diagram.
 
 Every figure colours an object by its id (:func:`object_colour`), the id of the layer table, so
 the same object has the same colour in every notebook. New helpers build a
@@ -28,6 +29,7 @@ PALETTE = np.array(
      [240, 50, 230], [210, 245, 60], [0, 128, 128], [170, 110, 40]], dtype=np.float64
 )
 BACKGROUND_COLOUR = (0.55, 0.55, 0.55)  # id 0, the background layer
+PREVIEW_COLOUR = (0.8, 0.8, 0.8)  # the preview layer (also id 0 in the table)
 LABEL_FONTSIZE = 8  # object labels in show_objects
 
 
@@ -99,17 +101,179 @@ def _free_label_position(ax, shape, x, y, text, fontsize, placed) -> tuple[float
     return x, y
 
 
+def layer_colour(kind: str, object_id: int) -> tuple[float, float, float]:
+    """The colour of a layer-table row: an object layer takes its object's colour, the background
+    grey (id 0), the preview a lighter grey."""
+    return PREVIEW_COLOUR if kind == "preview" else object_colour(object_id)
+
+
+def step_title(step: ProgressiveStep) -> str:
+    """Two lines naming a prefix: its layers and last layer (with the object's id), then its bytes."""
+    return f"{step.caption}\n{step.num_bytes:,} B, {step.bpp:.3f} bpp"
+
+
+def _frame(ax: Axes, colour) -> None:
+    """A coloured frame around an image panel (ticks off, spines kept)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_edgecolor(colour)
+        spine.set_linewidth(3)
+
+
 def show_progressive(steps: list[ProgressiveStep], columns: int = 3, size: float = 3.2):
-    """A grid of decoded prefixes, each titled with its last layer and its rate; returns the figure."""
+    """A grid of decoded prefixes, each titled with its last layer and its rate and framed in the last
+    layer's colour (:func:`layer_colour`); returns the (pyplot) figure."""
     rows = -(-len(steps) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, step in zip(axes.ravel(), steps):
+        ax.axis("on")
         ax.imshow(step.decoded.image, cmap="gray" if step.decoded.image.ndim == 2 else None)
-        ax.set_title(f"{step.layers} layer(s): +{step.label}\n{step.num_bytes} B, {step.bpp:.3f} bpp", fontsize=9)
+        ax.set_title(step_title(step), fontsize=9)
+        _frame(ax, layer_colour(step.kind, step.object_id))
     figure.tight_layout()
     return figure
+
+
+def progressive_strip(steps: list[ProgressiveStep], size: float = 2.4) -> Figure:
+    """The README strip: one panel per prefix that changes the picture (:func:`~sdcomp_lite.demo.changed_steps`),
+    each titled with its layers and bytes; a footnote names the layers left out. Returns a Figure."""
+    from sdcomp_lite.demo import changed_steps
+
+    shown = changed_steps(steps)
+    skipped = [s for s in steps if s not in shown]
+    figure = Figure(figsize=(size * len(shown), size + 0.9))
+    for index, step in enumerate(shown):
+        ax = figure.add_subplot(1, len(shown), index + 1)
+        ax.imshow(step.decoded.image, cmap="gray" if step.decoded.image.ndim == 2 else None)
+        ax.set_title(f"{step.caption}\n{step.num_bytes:,} bytes", fontsize=9)
+        _frame(ax, layer_colour(step.kind, step.object_id))
+    note = "Pixels no object or background layer has reached yet show the upsampled preview (the first layer)."
+    if skipped:
+        note += " Not shown, as they change no pixel: " + ", ".join(s.caption for s in skipped) + "."
+    figure.text(0.5, 0.03, note, ha="center", va="bottom", fontsize=8, color="0.3")
+    figure.subplots_adjust(left=0.01, right=0.99, top=0.8, bottom=0.12, wspace=0.05)
+    return figure
+
+
+def show_coverage(steps: list[ProgressiveStep], ax: Axes | None = None) -> Axes:
+    """Pixels decoded against bytes read: a step curve whose part for each layer (the bytes it costs,
+    then the pixels it adds) is drawn in the layer's colour, named in a legend as in the layer table
+    (no labels on the curve, so none can overlap). Returns the axes."""
+    ax = ax or plt.subplots(figsize=(9, 3.6))[1]
+    start_bytes, start_cover = 0.0, 0.0
+    for step in steps:
+        colour, end_bytes, end_cover = layer_colour(step.kind, step.object_id), step.num_bytes / 1000, 100 * step.coverage
+        name = f"id {step.object_id} {step.label}" if step.kind == "object" else step.label
+        cost = f"{end_bytes - start_bytes:.2f} kB" + (", with the header and table" if step.layers == 1 else "")
+        ax.plot([start_bytes, end_bytes, end_bytes], [start_cover, start_cover, end_cover], "-", color=colour, linewidth=3,
+                solid_capstyle="butt", label=f"layer {step.layers - 1}: {name} ({cost})")
+        ax.plot([end_bytes], [end_cover], "o", color=colour, markeredgecolor="black", markersize=6)
+        start_bytes, start_cover = end_bytes, end_cover
+    ax.set_xlabel("kilobytes read from the start of the file")
+    ax.set_ylabel("pixels decoded (%)")
+    ax.set_ylim(-3, 103)
+    ax.set_xlim(left=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
+              title="layer table row (its bytes)", title_fontsize=8)
+    return ax
+
+
+# Readable names of the tasks' headline metrics (the keys of Task.score()) and their ranges.
+METRIC_LABELS = {
+    ("person-segmentation", "miou"): "person mask IoU",
+    ("face-detection", "ap50"): "face box AP50",
+    ("face-detection", "recall50"): "face recall (box IoU >= 0.5)",
+    ("instance-segmentation", "ap50"): "object box AP50",
+    ("instance-segmentation", "mask_iou"): "object mask IoU",
+    ("pose", "pck"): "pose keypoints PCK",
+    ("classification", "top1"): "top-1 agreement",
+    ("captioning", "caption_similarity"): "caption similarity",
+    ("vqa", "accuracy"): "VQA answer accuracy",
+}
+METRIC_RANGE = (0.0, 1.0)  # every headline metric above is a fraction
+
+
+def metric_label(task: str, metric: str) -> str:
+    """A readable axis label for ``task``'s ``metric`` (e.g. "person mask IoU"), else "task: metric"."""
+    return METRIC_LABELS.get((task, metric), f"{task.replace('-', ' ')}: {metric}")
+
+
+def show_task_scores(ax: Axes, series: dict[str, list[tuple[int, float]]], task: str, metric: str,
+                     styles: dict[str, str] | None = None) -> Axes:
+    """Task score against kilobytes read, one step curve per series of (bytes, score) prefixes (a
+    receiver keeps the last prefix's score until the next one is complete), on the metric's full
+    range (0..1, so a flat line at 1.0 reads as "saturated", not as noise). Returns ``ax``."""
+    styles = styles or {}
+    for name, points in series.items():
+        ax.plot([b / 1000 for b, _ in points], [v for _, v in points], styles.get(name, "o-"), label=name,
+                drawstyle="steps-post")
+    low, high = METRIC_RANGE
+    pad = 0.04 * (high - low)
+    ax.set_ylim(low - pad, high + pad)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("kilobytes read")
+    ax.set_ylabel(metric_label(task, metric))
+    ax.set_title(task.replace("-", " "))
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def show_object_vs_snr(sdcomp_steps: list[ProgressiveStep], jpeg_steps, budgets: list[int], size: float = 3.0) -> Figure:
+    """Object-scalable (sdcomp-lite prefixes, top row) against SNR-progressive (progressive JPEG scan
+    prefixes, bottom row) at the same byte budgets, one column per budget: each panel shows the last
+    prefix that fits. Returns a Figure."""
+    from sdcomp_lite.demo import last_within
+
+    figure = Figure(figsize=(size * len(budgets) + 0.6, 2 * size + 0.9))
+    rows = (("sdcomp-lite\n(object-scalable)", sdcomp_steps), ("progressive JPEG\n(SNR-progressive)", jpeg_steps))
+    for row, (name, steps) in enumerate(rows):
+        for column, budget in enumerate(budgets):
+            ax = figure.add_subplot(2, len(budgets), row * len(budgets) + column + 1)
+            step = last_within(steps, budget)
+            _frame(ax, "0.6")
+            if step is None:
+                ax.text(0.5, 0.5, "nothing decodable yet", ha="center", va="center", transform=ax.transAxes)
+                ax.set_title(f"budget {budget:,} B", fontsize=9)
+            else:
+                ax.imshow(step.image, cmap="gray" if step.image.ndim == 2 else None)
+                ax.set_title(f"{step.caption}\n{step.num_bytes:,} of {budget:,} B", fontsize=9)
+            if column == 0:
+                ax.set_ylabel(name, fontsize=11)
+    figure.subplots_adjust(left=0.06, right=0.99, top=0.93, bottom=0.02, wspace=0.05, hspace=0.2)
+    return figure
+
+
+OURS_COLOUR = "#8fb0d6"  # sdcomp-lite's bars in comparisons (a codec, not an object)
+
+
+def show_time_to_answer(rows: list[dict], rate_kbps: int, ax: Axes | None = None) -> Axes:
+    """Seconds until the task answers, one row per codec (fastest median first), one marker per image,
+    a bar at the median; ``rows`` as read from benchmarks/results/time_to_answer.csv. Returns the axes."""
+    ax = ax or plt.subplots(figsize=(8, 3.8))[1]
+    at_rate = [r for r in rows if int(float(r["rate_kbps"])) == int(rate_kbps)]
+    if not at_rate:
+        raise ValueError(f"no rows at {rate_kbps} kbit/s; the csv has rates {sorted({r['rate_kbps'] for r in rows})}.")
+    images = list(dict.fromkeys(r["image"] for r in at_rate))
+    seconds: dict[str, dict[str, float]] = {}
+    for r in at_rate:
+        seconds.setdefault(r["codec"], {})[r["image"]] = float(r["total_s"])
+    codecs = sorted(seconds, key=lambda c: np.median(list(seconds[c].values())), reverse=True)
+    for y, codec in enumerate(codecs):
+        ours = codec.startswith("sdcomp-lite")
+        ax.barh(y, np.median(list(seconds[codec].values())), color=OURS_COLOUR if ours else "0.8", height=0.6)
+    for marker, image in zip("osD^v", images):
+        ax.plot([seconds[c].get(image, np.nan) for c in codecs], range(len(codecs)), marker, color="black",
+                markerfacecolor="white", linestyle="none", label=image)
+    ax.set_yticks(range(len(codecs)), codecs)
+    ax.set_xlabel(f"seconds to answer at {rate_kbps} kbit/s (bar: median over images)")
+    ax.set_xlim(left=0)
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="image", title_fontsize=8)
+    return ax
 
 
 def integer_ticks(ax: Axes, axis: str = "both") -> Axes:

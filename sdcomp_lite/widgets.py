@@ -10,6 +10,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
 from sdcomp_lite.coding import DecodedImage, EncodedImage, decode, decode_progressive, encode
+from sdcomp_lite.plotting import layer_colour
 from sdcomp_lite.ranking.base import Ranker, Ranking
 from sdcomp_lite.types import SceneObject
 
@@ -44,14 +45,22 @@ def ranking_explorer(ranker: Ranker, image, objects: list[SceneObject], task: st
 
 
 def show_prefix(encoded: EncodedImage, layers: int, ax=None, decoded: DecodedImage | None = None):
-    """Draw the first ``layers`` layers (decoded here unless ``decoded`` is given), titled with the rate."""
+    """Draw the first ``layers`` layers (decoded here unless ``decoded`` is given), titled with the last
+    layer (and its object id) and the rate, framed in the last layer's colour (as in notebook 00's figures)."""
     ax = ax or plt.subplots(figsize=(5, 5))[1]
     decoded = decoded if decoded is not None else decode(encoded.data, layers=layers)
     ax.imshow(decoded.image, cmap="gray" if decoded.image.ndim == 2 else None)
-    label = encoded.layers[layers - 1].label if layers else "nothing"
-    ax.set_title(f"{layers} layer(s), last: {label}\n{encoded.prefix_bytes(layers)} bytes, "
-                 f"{decoded.coverage.mean():.0%} of pixels")
-    ax.axis("off")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    last = "nothing"
+    if layers:
+        layer = encoded.layers[layers - 1]
+        last = f"id {layer.object_id} {layer.label}" if layer.kind == "object" else layer.label
+        for spine in ax.spines.values():
+            spine.set_edgecolor(layer_colour(layer.kind, layer.object_id))
+            spine.set_linewidth(3)
+    ax.set_title(f"{layers} layer{'' if layers == 1 else 's'} (+{last})\n{encoded.prefix_bytes(layers):,} bytes, "
+                 f"{decoded.coverage.mean():.0%} of pixels decoded")
     return ax
 
 

@@ -12,6 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from conftest import make_scene
+from sdcomp_lite.errors import InvalidParameterError
 from sdcomp_lite.plotting import (
     BACKGROUND_COLOUR,
     PIPELINE_STAGES,
@@ -240,3 +241,47 @@ def test_readme_figures_are_written(tmp_path):
 
     paths = write_readme_figures(tmp_path, quality=10)
     assert [p.name for p in paths] == ["progressive.png", "pipeline.png"] and all(p.stat().st_size > 10_000 for p in paths)
+
+
+# ---------------------------------------------------------------- the data behind those figures (sdcomp_lite.demo)
+
+
+def test_progressive_jpeg_prefixes_refine_the_whole_picture():
+    from sdcomp_lite.demo import jpeg_quality_for_bytes, jpeg_steps, last_within, progressive_jpeg
+
+    image, _ = make_scene(height=64, width=96)
+    scans = jpeg_steps(image, 60)
+    assert len(scans) > 2 and [s.scans for s in scans] == list(range(1, len(scans) + 1))
+    assert [s.num_bytes for s in scans] == sorted(s.num_bytes for s in scans)
+    assert scans[-1].num_bytes == len(progressive_jpeg(image, 60)) and scans[0].image.shape == image.shape
+    assert last_within(scans, scans[0].num_bytes - 1) is None and last_within(scans, scans[1].num_bytes) is scans[1]
+    budget = len(progressive_jpeg(image, 50))
+    quality = jpeg_quality_for_bytes(image, budget)
+    assert len(progressive_jpeg(image, quality)) <= budget < len(progressive_jpeg(image, quality + 1))
+    with pytest.raises(InvalidParameterError, match="quality 1"):
+        jpeg_quality_for_bytes(image, 10)
+
+
+def test_time_to_answer_tables_count_wins_per_image_and_rate():
+    from sdcomp_lite.demo import answers_first, format_time_to_answer, median_seconds
+
+    rows = [{"image": i, "codec": c, "rate_kbps": r, "total_s": str(t)}
+            for i, c, r, t in [("a", "sdcomp-lite", "64", 1.0), ("b", "sdcomp-lite", "64", 5.0), ("c", "sdcomp-lite", "64", 2.0),
+                               ("a", "jpeg", "64", 2.0), ("b", "jpeg", "64", 3.0), ("c", "jpeg", "64", 2.0)]]
+    assert median_seconds(rows) == {"sdcomp-lite": {64: 2.0}, "jpeg": {64: 2.0}}
+    assert answers_first(rows) == {"jpeg": {64: 1}}  # a tie (image c) is not a win
+    text = format_time_to_answer(rows)
+    assert "64 kbit/s" in text and "images (of 3) where sdcomp-lite answers sooner" in text
+
+
+def test_show_prefix_names_the_last_layer_with_its_id_and_frames_it_in_its_colour():
+    from sdcomp_lite.coding import encode
+    from sdcomp_lite.widgets import show_prefix
+
+    image, objects = make_scene(height=48, width=64)
+    encoded = encode(image, objects, quality=30, transform="dct8", mask_scale=1)
+    figure = Figure()
+    ax = show_prefix(encoded, 2, ax=figure.add_subplot())
+    assert ax.get_title().startswith("2 layers (+id 7 disc)\n") and f"{encoded.prefix_bytes(2):,} bytes" in ax.get_title()
+    assert tuple(ax.spines["left"].get_edgecolor()[:3]) == pytest.approx(object_colour(7))
+    assert show_prefix(encoded, 0, ax=figure.add_subplot()).get_title().startswith("0 layers (+nothing)")
