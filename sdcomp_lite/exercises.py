@@ -25,6 +25,8 @@ import numpy as np
 
 # Which notebook holds each exercise's check and solution block.
 EXERCISE_NOTEBOOKS = {
+    "person_bytes": "00_quickstart.ipynb",
+    "budget_quality": "00_quickstart.ipynb",
     "box_iou": "01_grounding.ipynb",
     "grabcut_box": "01_grounding.ipynb",
     "face_pixels": "01_grounding.ipynb",
@@ -36,6 +38,13 @@ EXERCISE_NOTEBOOKS = {
     "laplace_gap": "03_structured_entropy_coding.ipynb",
     "noise_mask_bytes": "03_structured_entropy_coding.ipynb",
     "pareto_front": "03_structured_entropy_coding.ipynb",
+    "face_bytes": "04_progressive_decoding.ipynb",
+    "layers_in_prefix": "04_progressive_decoding.ipynb",
+    "segmentation_order": "04_progressive_decoding.ipynb",
+    "bd_rate_by_hand": "05_task_evaluation.ipynb",
+    "ranking_bd_rate": "05_task_evaluation.ipynb",
+    "cheapest_setting": "05_task_evaluation.ipynb",
+    "keyword_ranker": "06_bring_your_own_models.ipynb",
 }
 GRABCUT_TARGET = 0.69  # the tight cup box gives 0.672; the best box we found gives 0.698 (GrabCut's limit here)
 
@@ -74,6 +83,83 @@ def _call(function: Callable, *args):
         return function(*args)
     except Exception as error:
         raise NotYet(f"your function raised {type(error).__name__}: {error}") from error
+
+
+# ---------------------------------------------------------------- 00 quickstart
+
+
+def solution_person_bytes(image, objects, importance):
+    """Bytes a receiver reads before the person is decoded, once the flag is the most important object."""
+    from sdcomp_lite.coding import encode
+
+    flag_first = dict(importance, flag=1.0)
+    encoded = encode(image, [o.with_importance(flag_first[o.label]) for o in objects], quality=40)
+    person = next(layer.index for layer in encoded.layers if layer.label == "person")
+    return encoded.prefix_bytes(person + 1)  # the header and table, then every layer up to the person's
+
+
+def _person_prefix(image, objects, importance) -> tuple[int, int, int]:
+    """(bytes up to and with the person layer, bytes before it, table bytes) at quality 40."""
+    from sdcomp_lite.coding import encode
+
+    encoded = encode(image, [o.with_importance(importance[o.label]) for o in objects], quality=40)
+    person = next(layer.index for layer in encoded.layers if layer.label == "person")
+    return encoded.prefix_bytes(person + 1), encoded.prefix_bytes(person), encoded.table_bytes
+
+
+def check_person_bytes(answer, image, objects, importance) -> None:
+    """``answer``: bytes to read before the person decodes, with the flag first (quality 40), exactly."""
+    if _placeholder(answer):
+        return _not_attempted("the number of bytes to read before the person is decoded, with the flag first.")
+    _require(isinstance(answer, (int, np.integer)), f"answer with a whole number of bytes; got {answer!r}.")
+    answer = int(answer)
+    expected, before, table = _person_prefix(image, objects, dict(importance, flag=1.0))
+    original, _, _ = _person_prefix(image, objects, importance)
+    _require(answer != before, f"{answer} bytes is where the person layer starts; it decodes only once all its bytes are in.")
+    _require(answer != expected - table,
+             f"{answer} bytes counts the layers only: every prefix also carries the header and the layer table.")
+    _require(answer != original, f"{answer} bytes is the person's prefix in the original order: put the flag first.")
+    _require(answer == expected,
+             f"{answer} is not it. Encode with the flag first, find the person's row in the layer table (the "
+             "preview is row 0) and ask encoded.prefix_bytes(k) for the first k layers.")
+    _correct(f"{expected} bytes: the preview and the flag come first, so the person arrives "
+             f"{expected - original} bytes later than in the original order.")
+
+
+BUDGET_BYTES = 8000
+
+
+def solution_budget_quality(image, objects, budget):
+    """The highest quality whose whole file fits in ``budget`` bytes (bisection: the size grows with quality)."""
+    from sdcomp_lite.coding import encode
+
+    low, high = 1, 100
+    while low < high:
+        middle = (low + high + 1) // 2
+        if encode(image, objects, quality=middle).num_bytes <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def check_budget_quality(quality, image, objects, budget: int = BUDGET_BYTES) -> None:
+    """``quality``: the highest quality (1-100) whose file has at most ``budget`` bytes."""
+    if _placeholder(quality):
+        return _not_attempted(f"the highest quality whose file fits in {budget} bytes.")
+    from sdcomp_lite.coding import encode
+
+    _require(isinstance(quality, (int, np.integer)) and 1 <= quality <= 100,
+             f"a quality is a whole number from 1 to 100; got {quality!r}.")
+    quality = int(quality)
+    size = encode(image, objects, quality=quality).num_bytes
+    _require(size <= budget, f"quality {quality} writes {size} bytes, more than {budget}: go lower.")
+    if quality < 100:
+        above = encode(image, objects, quality=quality + 1).num_bytes
+        _require(above > budget, f"quality {quality + 1} still fits ({above} bytes <= {budget}): go higher. "
+                 "Sizes only grow with quality, so a bisection over 1..100 needs about 7 encodes.")
+    _correct(f"quality {quality} writes {size} bytes, and no higher quality fits; encode_to_budget (and "
+             "`sdcomp-lite encode --bytes`) searches the same way.")
 
 
 # ---------------------------------------------------------------- 01 grounding
@@ -385,3 +471,253 @@ def check_pareto_front(pareto_front) -> None:
         _require(got == sorted(got), f"sort the front by bytes; you gave {got}.")
         _require(all(a[1] < b[1] for a, b in combinations(got, 2)), "along a front, more bytes must buy a higher score.")
     _correct("your front keeps exactly the points no other point beats, on 23 sets of operating points.")
+
+
+# ---------------------------------------------------------------- 04 progressive decoding
+
+FLAG_TASK = "Which country does the flag belong to?"
+
+
+def solution_face_bytes(image, objects, ranker, face_task, task="Which country does the flag belong to?"):
+    """Bytes read before face detection's AP50 reaches 1, with the layers ranked for ``task``."""
+    from sdcomp_lite.coding import decode_progressive, encode
+
+    encoded = encode(image, ranker.rank(image, objects, task).apply(objects), quality=30)
+    reference = face_task.run(image)
+    for layers, decoded in enumerate(decode_progressive(encoded.data), start=1):
+        if face_task.score(face_task.run(decoded.image), reference)["ap50"] >= 0.99:
+            return encoded.prefix_bytes(layers)
+    return None
+
+
+def check_face_bytes(answer, image, objects, ranker, face_task) -> None:
+    """``answer``: bytes until the face detector's AP50 reaches 1 (quality 30, ranked for FLAG_TASK), exactly."""
+    if _placeholder(answer):
+        return _not_attempted("the bytes a receiver reads before the face is found, with the layers ranked for the flag.")
+    from sdcomp_lite.coding import decode_progressive, encode
+
+    _require(isinstance(answer, (int, np.integer)), f"answer with a whole number of bytes; got {answer!r}.")
+    encoded = encode(image, ranker.rank(image, objects, FLAG_TASK).apply(objects), quality=30)
+    reference = face_task.run(image)
+    found_any, expected, last = None, None, ""
+    for layers, decoded in enumerate(decode_progressive(encoded.data), start=1):
+        prediction = face_task.run(decoded.image)
+        if prediction and found_any is None:
+            found_any = encoded.prefix_bytes(layers)
+        if face_task.score(prediction, reference)["ap50"] >= 0.99:
+            expected, last = encoded.prefix_bytes(layers), encoded.layers[layers - 1].label
+            break
+    _require(int(answer) != found_any or found_any == expected,
+             f"after {answer} bytes the detector does report a face, but AP50 is 0 there: its box is not within "
+             "IoU 0.5 of the face it finds on the original. Score each prefix, do not just count detections.")
+    _require(int(answer) == expected,
+             f"{answer} is not it. Rank for {FLAG_TASK!r}, encode at quality 30, then score face detection on "
+             "every prefix (decode_progressive) and report prefix_bytes(k) of the first k that reaches AP50 = 1.")
+    _correct(f"{expected} bytes: the flag comes first, and the face is found only once the {last} layer is in.")
+
+
+def solution_layers_in_prefix(encoded, num_bytes):
+    """How many layers decode from the first ``num_bytes`` bytes (at least the header and table)."""
+    return sum(1 for k in range(1, len(encoded.layers) + 1) if encoded.prefix_bytes(k) <= num_bytes)
+
+
+def check_layers_in_prefix(layers_in_prefix, encoded) -> None:
+    """``layers_in_prefix(encoded, num_bytes)`` must agree with ``decode`` on cuts at, before and after every layer's end."""
+    if _placeholder(layers_in_prefix, lambda f: f(encoded, len(encoded.data))):
+        return _not_attempted("write layers_in_prefix(encoded, num_bytes) from the layer table alone, without decoding.")
+    import warnings
+
+    from sdcomp_lite.coding import decode
+
+    ends = [encoded.prefix_bytes(k) for k in range(len(encoded.layers) + 1)]
+    cuts = sorted({c for end in ends for c in (end - 1, end, end + 1) if encoded.table_bytes <= c <= len(encoded.data)})
+    for cut in cuts:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a cut file warns which layers are missing
+            expected = decode(encoded.data[:cut]).layers_decoded
+        got = _call(layers_in_prefix, encoded, cut)
+        _require(got is not None and int(got) == expected,
+                 f"from the first {cut} bytes decode gets {expected} layer(s); you say {got}. A layer decodes when "
+                 "all of its bytes are in: compare the cut with encoded.prefix_bytes(k), ends included.")
+    _correct(f"your function agrees with decode on {len(cuts)} cuts, at and around the end of every layer.")
+
+
+SEGMENTATION_TARGET, SEGMENTATION_BYTES = 0.9, 9300  # the order ranked for "Is the astronaut smiling?" needs 9,860
+
+
+def solution_segmentation_order():
+    """Importances that put the helmet right after the person: MediaPipe's "person" includes what she holds."""
+    return {"person": 1.0, "helmet": 0.9, "face": 0.5, "space shuttle model": 0.3, "flag": 0.1}
+
+
+def check_segmentation_order(importance, image, objects, person_task) -> None:
+    """``importance`` (label -> importance) must let person segmentation reach mask IoU >= SEGMENTATION_TARGET
+    within SEGMENTATION_BYTES bytes (quality 30)."""
+    target = f"importances with which person mask IoU reaches {SEGMENTATION_TARGET} within {SEGMENTATION_BYTES:,} bytes."
+    if _placeholder(importance):
+        return _not_attempted(target)
+    from sdcomp_lite.coding import decode_progressive, encode
+
+    missing = [o.label for o in objects if o.label not in importance]
+    _require(not missing, f"give every object an importance; missing: {missing}.")
+    encoded = encode(image, [o.with_importance(float(importance[o.label])) for o in objects], quality=30)
+    reference = person_task.run(image)
+    layers, iou = 0, 0.0
+    for decoded in decode_progressive(encoded.data):
+        layers, iou = layers + 1, person_task.score(person_task.run(decoded.image), reference)["miou"]
+        if iou >= SEGMENTATION_TARGET:
+            break
+    order = [layer.label for layer in encoded.layers]
+    spent = encoded.prefix_bytes(layers)
+    _require(iou >= SEGMENTATION_TARGET and spent <= SEGMENTATION_BYTES,
+             f"with the order {order} person mask IoU reaches {SEGMENTATION_TARGET} only after {spent:,} bytes. Which "
+             "objects does MediaPipe count as part of the person? Look at the table of section 2.")
+    _correct(f"IoU {iou:.3f} after {spent:,} bytes ({layers} layers: {order[:layers]}).")
+
+
+# ---------------------------------------------------------------- 05 task evaluation
+
+
+def solution_bd_rate_by_hand(anchor, test):
+    """BD-rate in percent of two fronts [(rate, score), ...] (scores rising): the mean difference of
+    ln(rate) over the score interval both cover, ln(rate) interpolated linearly between points."""
+    low = max(anchor[0][1], test[0][1])
+    high = min(anchor[-1][1], test[-1][1])
+    scores = np.linspace(low, high, 10_001)  # the common interval, finely sampled
+
+    def log_rate(front):
+        return np.interp(scores, [s for _, s in front], np.log([r for r, _ in front]))
+
+    return 100 * (np.exp(np.mean(log_rate(test) - log_rate(anchor))) - 1)
+
+
+def _bd_rate_linear(anchor, test) -> float:
+    """The reference for the exercise: linear log-rate, the exact integral over the common interval."""
+    low, high = max(anchor[0][1], test[0][1]), min(anchor[-1][1], test[-1][1])
+    knots = np.unique(np.clip([s for _, s in anchor] + [s for _, s in test] + [low, high], low, high))
+    difference = [np.interp(knots, [s for _, s in f], np.log([r for r, _ in f])) for f in (test, anchor)]
+    gap = difference[0] - difference[1]
+    return float(100 * np.expm1(np.sum((gap[1:] + gap[:-1]) / 2 * np.diff(knots)) / (high - low)))
+
+
+_BD_ANCHOR = [(0.1, 0.60), (0.2, 0.75), (0.4, 0.85), (0.8, 0.90)]
+_BD_CASES = [
+    (_BD_ANCHOR, [(2 * r, s) for r, s in _BD_ANCHOR], "the same curve at twice the rate"),
+    (_BD_ANCHOR, [(r / 2, s) for r, s in _BD_ANCHOR], "the same curve at half the rate"),
+    (_BD_ANCHOR, [(0.05, 0.70), (0.15, 0.80), (0.3, 0.88), (1.2, 0.97)],
+     "a test curve that reaches higher scores than the anchor (average only where both have points)"),
+    ([(0.05, 0.2), (0.1, 0.3), (0.4, 0.5)], [(0.1, 0.1), (0.3, 0.4), (1.0, 0.45)], "curves of different shapes"),
+]
+
+
+def check_bd_rate_by_hand(bd_rate_by_hand) -> None:
+    """``bd_rate_by_hand(anchor, test)`` in percent, linear log-rate, within 0.1 percentage points."""
+    if _placeholder(bd_rate_by_hand, lambda f: f(_BD_ANCHOR, _BD_ANCHOR)):
+        return _not_attempted("write bd_rate_by_hand(anchor, test): +100 for twice the rate, right on 4 pairs of curves.")
+    from sdcomp_lite.evaluation.bdrate import bd_rate
+
+    for anchor, test, what in _BD_CASES:
+        expected, got = _bd_rate_linear(anchor, test), _call(bd_rate_by_hand, anchor, test)
+        _require(got is not None and np.isfinite(float(got)) and abs(float(got) - expected) < 0.1,
+                 f"for {what} the BD-rate is {expected:+.2f}%; you gave {got}. Average ln(rate) differences (not "
+                 "rates) over the scores both curves reach, then exp(mean) - 1, in percent.")
+    library = [bd_rate(anchor, test).percent for anchor, test, _ in _BD_CASES]
+    gap = max(abs(value - _bd_rate_linear(anchor, test)) for value, (anchor, test, _) in zip(library, _BD_CASES))
+    _correct("right on all 4 pairs. The library's monotone cubic gives " + ", ".join(f"{v:+.1f}%" for v in library)
+             + f" on them: with so few points the interpolation moves a BD-rate by up to {gap:.0f} points.")
+
+
+def solution_ranking_bd_rate(rows):
+    """BD-rate of the random ranking (test) against the offline one (anchor), person segmentation."""
+    from sdcomp_lite.evaluation.bdrate import bd_rate
+    from sdcomp_lite.evaluation.report import curves
+
+    fronts = curves(rows, "person-segmentation", "miou", "astronaut")
+    return bd_rate(fronts["sdcomp-lite (offline)"], fronts["sdcomp-lite (random)"]).percent
+
+
+def check_ranking_bd_rate(answer, rows) -> None:
+    """The BD-rate (%) of sdcomp-lite (random) against sdcomp-lite (offline) in ``rows``, within 0.5 points."""
+    if _placeholder(answer):
+        return _not_attempted("the BD-rate of the random ranking against the offline one, in percent.")
+    expected = solution_ranking_bd_rate(rows)
+    swapped = 100 * (1 / (1 + expected / 100) - 1)
+    _require(not (abs(float(answer) - swapped) < 0.5 and abs(swapped - expected) >= 0.5),
+             f"{float(answer):+.1f}% is the offline ranking measured against the random one: swap anchor and test.")
+    _require(abs(float(answer) - expected) < 0.5,
+             f"you say {float(answer):+.1f}%. Take both families' smoothed fronts with curves(...) and give "
+             "bd_rate(anchor_front, test_front).percent, the offline ranking as the anchor.")
+    fewer = "offline" if expected > 0 else "random"
+    _correct(f"{expected:+.1f}%: the {fewer} ranking needs fewer bits for the same person-segmentation score.")
+
+
+def solution_cheapest_setting(rows, threshold=0.95):
+    """(quality, layers) of the cheapest offline-ranked sdcomp-lite point with person mIoU >= threshold."""
+    ok = [r for r in rows if r["codec"] == "sdcomp-lite" and r["variant"].startswith("offline")
+          and r["metric"] == "miou" and r["value"] >= threshold]
+    best = min(ok, key=lambda r: r["bpp"])
+    return (best["quality"], best["layers"])
+
+
+def check_cheapest_setting(answer, rows, threshold: float = 0.95) -> None:
+    """``answer = (quality, layers)``: the offline ranking's cheapest point reaching ``threshold`` person mIoU."""
+    if _placeholder(answer):
+        return _not_attempted(f"(quality, layers) of the cheapest sdcomp-lite point with person mIoU >= {threshold}.")
+    _require(len(answer) == 2, f"answer with two numbers (quality, layers); got {answer!r}.")
+    quality, layers = (int(v) for v in answer)
+    expected = solution_cheapest_setting(rows, threshold)
+    mine = [r for r in rows if r["codec"] == "sdcomp-lite" and r["variant"].startswith("offline")
+            and r["metric"] == "miou" and (r["quality"], r["layers"]) == (quality, layers)]
+    _require(bool(mine), f"the offline ranking has no point at quality {quality} with {layers} layers.")
+    _require(mine[0]["value"] >= threshold,
+             f"at quality {quality} with {layers} layers person mIoU is {mine[0]['value']:.3f} < {threshold}.")
+    _require((quality, layers) == expected,
+             f"quality {quality} with {layers} layers reaches {mine[0]['value']:.3f} at {mine[0]['bpp']:.3f} bpp, "
+             "but a cheaper point also reaches the target. Look at every (quality, layers), not only all layers.")
+    total = max(r["layers"] for r in rows if r["codec"] == "sdcomp-lite" and r["quality"] == quality)
+    _correct(f"quality {quality}, {layers} layers, {mine[0]['bpp']:.3f} bpp: "
+             + (f"a prefix of {layers} of {total} layers." if layers < total else "the whole file."))
+
+
+# ---------------------------------------------------------------- 06 bring your own models
+
+
+class SolutionKeywordRanker:
+    """A ranker of your own: the objects the task names first, then the rest; largest first within each."""
+
+    name = "keyword"
+
+    def rank(self, image, objects, task):
+        from sdcomp_lite.ranking.base import Ranking, scores_from_order
+
+        ordered = sorted(objects, key=lambda o: (o.label.lower() not in task.lower(), -o.area))
+        order = [o.object_id for o in ordered]
+        return Ranking(tuple(order), scores_from_order(order), self.name, task)
+
+
+solution_keyword_ranker = SolutionKeywordRanker
+
+
+def check_keyword_ranker(ranker, image, objects) -> None:
+    """``ranker.rank(image, objects, task)`` must return a valid Ranking: named objects first, then by area."""
+    objects = list(objects)
+    if ranker is None or _placeholder(getattr(ranker, "rank", None), lambda f: f(image, objects, "general")):
+        return _not_attempted("a ranker whose rank() puts the objects the task names first, then the rest by area.")
+    from sdcomp_lite.coding import encode
+    from sdcomp_lite.ranking.base import Ranking
+
+    _require(isinstance(getattr(ranker, "name", None), str) and ranker.name, "give your ranker a name (a class attribute).")
+    by_area = sorted(objects, key=lambda o: -o.area)
+    for task in ["general", *(f"Is there a {o.label}?" for o in objects)]:
+        named = [o for o in by_area if o.label.lower() in task.lower()]
+        expected = [o.object_id for o in named + [o for o in by_area if o not in named]]
+        ranking = _call(ranker.rank, image, objects, task)
+        _require(isinstance(ranking, Ranking), f"rank() must return a sdcomp_lite.ranking.Ranking; got {type(ranking).__name__}.")
+        _require(sorted(ranking.order) == sorted(o.object_id for o in objects),
+                 f"for {task!r} the order {ranking.order} must hold every object id once.")
+        scores = [ranking.scores.get(i) for i in ranking.order]
+        _require(all(s is not None and 0 <= s <= 1 for s in scores) and scores == sorted(scores, reverse=True),
+                 f"for {task!r} give every id a score in [0, 1], decreasing along the order (scores_from_order does).")
+        _require(list(ranking.order) == expected, f"for {task!r} the order should be {expected}; yours is {list(ranking.order)}.")
+    first = encode(image, ranking.apply(objects), quality=10).layers[1].label
+    _correct(f"a valid ranker: for {task!r} the codec's first object layer is the {first}.")

@@ -104,3 +104,14 @@ def test_agrees_with_the_bjontegaard_package_on_random_curves():
         assert abs(bd_rate(anchor, test).percent - reference) < 0.5
         compared += 1
     assert compared >= 10
+
+
+def test_float_noise_in_a_saturated_score_is_not_a_rise():
+    """pycocotools sums a perfect AP to 0.9999999999999999 on some files and 1.0 on others."""
+    from sdcomp_lite.evaluation.bdrate import bd_rate, pareto_front, smoothed_front
+
+    noisy = [(0.1, 0.9999999999999999), (0.2, 1.0), (0.4, 1.0)]
+    assert pareto_front(noisy) == [(0.1, 1.0)]
+    assert smoothed_front([noisy]) == [(0.1, 1.0)]
+    result = bd_rate([(0.05, 0.5), (0.2, 1.0)], noisy)
+    assert not result.defined and "saturated" in result.reason

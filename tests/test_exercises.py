@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from sdcomp_lite import exercises as ex
+from sdcomp_lite.coding import encode
 from sdcomp_lite.data import load_sample
+from sdcomp_lite.evaluation.tasks import get_task
+from sdcomp_lite.ranking.baselines import AreaRanker
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -29,6 +32,20 @@ def context():
 
 def _nothing(*args, **kwargs):
     return None
+
+
+_QUICKSTART = {"person": 0.9, "helmet": 0.8, "face": 0.7, "space shuttle model": 0.4, "flag": 0.1}  # 00's importances
+
+
+def _astronaut(c):  # (image, objects) of notebooks 00 and 04
+    return c["astronaut"].image, list(c["astronaut"].objects)
+
+
+# 05's sweep rows, made by hand: the random ranking needs exactly twice the offline ranking's rate
+_SWEEP_ROWS = [{"image": "astronaut", "codec": "sdcomp-lite", "variant": f"{ranker} bq=2 bs=4", "quality": q, "layers": n,
+                "bytes": 0, "bpp": k * 0.01 * q * n, "task": "person-segmentation", "reference": "pseudo",
+                "metric": "miou", "value": 0.5 + 0.1 * q + 0.05 * n}
+               for ranker, k in (("offline", 1), ("random", 2)) for q in (1, 2, 3) for n in (1, 2)]
 
 
 # name -> (check with the solution, check with a wrong answer, check with the placeholder); each takes the context
@@ -91,6 +108,56 @@ CASES = {
         lambda c: ex.check_pareto_front(ex.solution_pareto_front),
         lambda c: ex.check_pareto_front(lambda points: sorted(points)),  # keeps dominated points
         lambda c: ex.check_pareto_front(_nothing),
+    ),
+    "person_bytes": (
+        lambda c: ex.check_person_bytes(ex.solution_person_bytes(*_astronaut(c), _QUICKSTART), *_astronaut(c), _QUICKSTART),
+        lambda c: ex.check_person_bytes(1000, *_astronaut(c), _QUICKSTART),
+        lambda c: ex.check_person_bytes(None, *_astronaut(c), _QUICKSTART),
+    ),
+    "budget_quality": (
+        lambda c: ex.check_budget_quality(ex.solution_budget_quality(*_astronaut(c), ex.BUDGET_BYTES), *_astronaut(c)),
+        lambda c: ex.check_budget_quality(100, *_astronaut(c)),
+        lambda c: ex.check_budget_quality(None, *_astronaut(c)),
+    ),
+    "face_bytes": (
+        lambda c: ex.check_face_bytes(ex.solution_face_bytes(*_astronaut(c), c["ranker"], get_task("face-detection")),
+                                      *_astronaut(c), c["ranker"], get_task("face-detection")),
+        lambda c: ex.check_face_bytes(1000, *_astronaut(c), c["ranker"], get_task("face-detection")),
+        lambda c: ex.check_face_bytes(None, *_astronaut(c), c["ranker"], get_task("face-detection")),
+    ),
+    "layers_in_prefix": (
+        lambda c: ex.check_layers_in_prefix(ex.solution_layers_in_prefix, encode(*_astronaut(c), quality=30)),
+        lambda c: ex.check_layers_in_prefix(lambda e, n: sum(e.prefix_bytes(k) < n for k in range(1, len(e.layers) + 1)),
+                                            encode(*_astronaut(c), quality=30)),  # off by one at a layer's end
+        lambda c: ex.check_layers_in_prefix(_nothing, encode(*_astronaut(c), quality=30)),
+    ),
+    "segmentation_order": (
+        lambda c: ex.check_segmentation_order(ex.solution_segmentation_order(), *_astronaut(c), get_task("person-segmentation")),
+        lambda c: ex.check_segmentation_order(dict(_QUICKSTART, helmet=0.0), *_astronaut(c),  # the helmet last
+                                              get_task("person-segmentation")),
+        lambda c: ex.check_segmentation_order(None, *_astronaut(c), get_task("person-segmentation")),
+    ),
+    "keyword_ranker": (
+        lambda c: ex.check_keyword_ranker(ex.solution_keyword_ranker(), c["coffee"].image, c["coffee"].objects),
+        lambda c: ex.check_keyword_ranker(AreaRanker(), c["coffee"].image, c["coffee"].objects),  # ignores the task
+        lambda c: ex.check_keyword_ranker(type("Blank", (), {"name": "blank", "rank": _nothing})(), c["coffee"].image,
+                                          c["coffee"].objects),
+    ),
+    "bd_rate_by_hand": (
+        lambda c: ex.check_bd_rate_by_hand(ex.solution_bd_rate_by_hand),
+        lambda c: ex.check_bd_rate_by_hand(  # the ratio of mean rates: right for twice the rate, wrong elsewhere
+            lambda a, t: 100 * (sum(r for r, _ in t) / len(t) / (sum(r for r, _ in a) / len(a)) - 1)),
+        lambda c: ex.check_bd_rate_by_hand(_nothing),
+    ),
+    "ranking_bd_rate": (
+        lambda c: ex.check_ranking_bd_rate(ex.solution_ranking_bd_rate(_SWEEP_ROWS), _SWEEP_ROWS),
+        lambda c: ex.check_ranking_bd_rate(-50.0, _SWEEP_ROWS),  # anchor and test swapped: random costs +100%
+        lambda c: ex.check_ranking_bd_rate(None, _SWEEP_ROWS),
+    ),
+    "cheapest_setting": (
+        lambda c: ex.check_cheapest_setting(ex.solution_cheapest_setting(_SWEEP_ROWS, 0.8), _SWEEP_ROWS, 0.8),
+        lambda c: ex.check_cheapest_setting((3, 2), _SWEEP_ROWS, 0.8),  # all layers: reaches 0.9, but dearer
+        lambda c: ex.check_cheapest_setting(None, _SWEEP_ROWS, 0.8),
     ),
 }
 

@@ -58,9 +58,18 @@ class BDResult:
         return not math.isnan(self.percent)
 
 
+SCORE_DECIMALS = 9  # scores equal to this many decimals are one score (float noise is not a rise)
+
+
 def _clean(points: Iterable[Point]) -> list[Point]:
-    """Finite points with a positive rate, as floats."""
-    return [(float(r), float(s)) for r, s in points if r > 0 and math.isfinite(r) and math.isfinite(s)]
+    """Finite points with a positive rate, as floats, scores rounded to ``SCORE_DECIMALS``.
+
+    A metric that sums to 0.9999999999999999 on one perfect file and 1.0 on another gives the same
+    score; without the rounding a saturated curve would "rise" by 1e-16 and get a BD-rate averaged
+    over a score interval of that width.
+    """
+    return [(float(r), round(float(s), SCORE_DECIMALS)) for r, s in points
+            if r > 0 and math.isfinite(r) and math.isfinite(s)]
 
 
 def pareto_front(points: Iterable[Point]) -> list[Point]:
@@ -84,7 +93,8 @@ def monotone_fit(points: Iterable[Point]) -> list[Point]:
     if not ordered:
         return []
     fitted = isotonic_regression(np.array([s for _, s in ordered]), increasing=True).x
-    return [(rate, float(score)) for (rate, _), score in zip(ordered, fitted)]
+    # pooled means of equal scores can differ in the last bit: round again
+    return [(rate, round(float(score), SCORE_DECIMALS)) for (rate, _), score in zip(ordered, fitted)]
 
 
 def smoothed_front(settings: Iterable[Iterable[Point]]) -> list[Point]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import os
 import platform
@@ -474,7 +475,8 @@ def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) ->
     if not units:
         return folder / "results.csv"
     cluster = None if config.scheduler else LocalCluster(
-        n_workers=config.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        n_workers=config.workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+        silence_logs=logging.ERROR,  # a loaded machine makes the nanny log restarts that are not errors
     )
     client = Client(config.scheduler or cluster)
     try:
