@@ -1,0 +1,29 @@
+"""The committed notebooks: executed top to bottom, with no error and nothing on stderr.
+
+nbval (run by the same pytest command) re-executes each notebook and compares its outputs with
+these committed ones, so a cell that starts writing to stderr or failing is caught there too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def test_the_course_has_its_seven_notebooks():
+    assert [path.name[:2] for path in NOTEBOOKS] == ["00", "01", "02", "03", "04", "05", "06"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_committed_outputs_have_no_error_and_no_stderr(path):
+    cells = [cell for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"]
+    counts = [cell["execution_count"] for cell in cells]
+    assert None not in counts and counts == sorted(counts), f"{path.name}: run every cell in order, top to bottom"
+    for number, cell in enumerate(cells):
+        for output in cell["outputs"]:
+            assert output["output_type"] != "error", f"{path.name}, code cell {number}: {output.get('ename')}"
+            assert output.get("name") != "stderr", f"{path.name}, code cell {number} writes to stderr: {''.join(output['text'])[:200]}"
