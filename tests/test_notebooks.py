@@ -26,4 +26,5 @@ def test_committed_outputs_have_no_error_and_no_stderr(path):
     for number, cell in enumerate(cells):
         for output in cell["outputs"]:
             assert output["output_type"] != "error", f"{path.name}, code cell {number}: {output.get('ename')}"
-            assert output.get("name") != "stderr", f"{path.name}, code cell {number} writes to stderr: {''.join(output['text'])[:200]}"
+            text = "".join(output.get("text", ""))[:200]
+            assert output.get("name") != "stderr", f"{path.name}, code cell {number} writes to stderr: {text}"
