@@ -24,9 +24,9 @@ EPILOG = """examples:
   sdcomp-lite encode data/images/coffee.png --objects data/annotations.json -o coffee.sdc --quality 40
   sdcomp-lite encode data/images/coffee.png --objects data/annotations.json -o coffee.sdc --bytes 8000
   sdcomp-lite encode data/images/coffee.png --objects data/annotations.json -o coffee.sdc --quality 60 \
-      --background-quality 20 --background-scale 4 --preview      objects sharp, background small and coarse
+      --background-quality 20 --background-scale 4 --no-preview   sharp objects, coarse background, no preview
   sdcomp-lite inspect coffee.sdc                      list the layers: object, label, rank, bytes
-  sdcomp-lite decode coffee.sdc -o first2.png --layers 2   only the two most important objects
+  sdcomp-lite decode coffee.sdc -o first2.png --layers 3   the preview and the two most important objects
 """
 
 
@@ -55,14 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--background-scale", type=int, choices=SCALES, default=1,
                      help="code the background at 1/1, 1/2, 1/4 or 1/8 resolution (default 1)")
     enc.add_argument("--transform", default=DEFAULT_TRANSFORM,
-                     help=f"layer coder: avif (default), jpegxl or dct8 (default {DEFAULT_TRANSFORM})")
-    enc.add_argument("--preview", action="store_true",
-                     help="start with a preview layer (the whole image at 1/8 size, a few hundred bytes)")
+                     help=f"layer coder: avif, jpegxl or dct8 (default {DEFAULT_TRANSFORM})")
+    enc.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
+                     help="start with a preview layer, the whole image at 1/8 size in a few hundred bytes, which "
+                          "fills pixels a prefix has not reached (default: on, as in sdcomp_lite.encode)")
 
     dec = commands.add_parser("decode", help="decode an .sdc file (all layers, or the first K)")
     dec.add_argument("bitstream", type=Path)
     dec.add_argument("-o", "--output", type=Path, required=True, help="the decoded image (PNG recommended)")
-    dec.add_argument("--layers", type=int, help="decode only the first K layers (most important objects first)")
+    dec.add_argument("--layers", type=int,
+                     help="decode only the first K layers (the preview, if any, then the most important objects)")
     dec.add_argument("--coverage", type=Path, help="also write a black/white PNG of the decoded pixels")
     dec.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                      help=f"refuse images larger than this many pixels (default {DEFAULT_MAX_PIXELS})")

@@ -59,3 +59,15 @@ def test_demo_writes_pictures(tmp_path, capsys):
     assert (tmp_path / "chelsea_progressive.png").is_file()
     assert (tmp_path / "chelsea_layers_1.png").is_file()
     assert "background" in capsys.readouterr().out
+
+
+def test_preview_is_on_by_default_as_in_the_library(tmp_path):
+    from sdcomp_lite import inspect
+
+    kinds = {}
+    for flag in ([], ["--no-preview"]):
+        out = tmp_path / f"coffee{len(flag)}.sdc"
+        assert main(["encode", str(COFFEE), "--objects", str(ANNOTATIONS), "-o", str(out), "--quality", "20", *flag]) == 0
+        kinds[tuple(flag)] = [layer.kind for layer in inspect(out.read_bytes())]
+    assert kinds[()][0] == "preview" and "preview" not in kinds[("--no-preview",)]
+    assert kinds[()][1:] == kinds[("--no-preview",)]
