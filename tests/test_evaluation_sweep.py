@@ -175,3 +175,19 @@ def test_roi_hevc_units_get_the_object_boxes():
     with_boxes = len(roi.round_trip(sample.image, 40, "bg=+12", [o.box for o in sample.objects])[0])
     assert {r["bytes"] for r in rows} == {with_boxes}
     assert with_boxes != len(roi.round_trip(sample.image, 40, "bg=+12", face_box)[0])
+
+
+def test_without_ffmpeg_a_sweep_plans_and_refuses_another_configuration_first(sweep, monkeypatch, tmp_path):
+    from sdcomp_lite.errors import BackendUnavailableError
+    from sdcomp_lite.evaluation import codecs
+    from sdcomp_lite.evaluation.sweep import work_units
+
+    monkeypatch.setattr(codecs.shutil, "which", lambda program: None)
+    with_hevc = SweepConfig(images=("chelsea",), codecs=("jpeg", "hevc", "roi-hevc"), workers=1)
+    assert {unit.codec for unit in work_units(with_hevc)} >= {"hevc", "roi-hevc"}
+    before = (sweep / "results.csv").read_bytes()
+    with pytest.raises(SdcompError, match="different configuration"):
+        run_sweep(with_hevc, sweep, progress=False)
+    assert (sweep / "results.csv").read_bytes() == before
+    with pytest.raises(BackendUnavailableError, match="apt-get install ffmpeg"):
+        run_sweep(with_hevc, tmp_path / "new", progress=False)

@@ -104,3 +104,5 @@ def test_hevc_anchors_without_ffmpeg_say_how_to_install_it(monkeypatch):
     for name in ("hevc", "roi-hevc"):
         with pytest.raises(BackendUnavailableError, match="apt-get install ffmpeg"):
             get_reference_codec(name)
+        planned = get_reference_codec(name, check=False)  # planning (qualities, variants) needs no ffmpeg
+        assert planned.qualities and planned.variants

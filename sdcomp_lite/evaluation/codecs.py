@@ -101,10 +101,10 @@ def _pillow(format_name: str, **options) -> tuple[Callable, Callable]:
     return encode, decode
 
 
-def _imagecodecs(codec: str) -> tuple[Callable, Callable]:
+def _imagecodecs(codec: str, check: bool = True) -> tuple[Callable, Callable]:
     import imagecodecs
 
-    if not getattr(imagecodecs, codec.upper()).available:
+    if check and not getattr(imagecodecs, codec.upper()).available:
         raise BackendUnavailableError(f"imagecodecs was built without {codec}; reinstall imagecodecs from PyPI.")
     encode_function = getattr(imagecodecs, f"{codec}_encode")
     decode_function = getattr(imagecodecs, f"{codec}_decode")
@@ -132,8 +132,11 @@ def _check_ffmpeg(need_addroi: bool = False) -> None:
 
 
 def _ffmpeg(arguments: list[str], data: bytes) -> bytes:
-    result = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", *arguments], input=data,
-                            capture_output=True, check=False)
+    try:
+        result = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", *arguments], input=data,
+                                capture_output=True, check=False)
+    except FileNotFoundError:
+        raise BackendUnavailableError(f"HEVC anchors need the ffmpeg program with libx265: {FFMPEG_HINT}") from None
     if result.returncode != 0:
         raise BackendUnavailableError(f"ffmpeg failed: {result.stderr.decode(errors='replace')[-300:]}")
     return result.stdout
@@ -192,13 +195,15 @@ def _x265_decode(data: bytes) -> np.ndarray:
     return frame[: frame.shape[0] - (data[0] & 1), : frame.shape[1] - ((data[0] >> 1) & 1)]
 
 
-def _hevc() -> tuple[Callable, Callable]:
-    _check_ffmpeg()
+def _hevc(check: bool = True) -> tuple[Callable, Callable]:
+    if check:
+        _check_ffmpeg()
     return _x265_encode, _x265_decode
 
 
-def _roi_hevc() -> ReferenceCodec:
-    _check_ffmpeg(need_addroi=True)
+def _roi_hevc(check: bool = True) -> ReferenceCodec:
+    if check:
+        _check_ffmpeg(need_addroi=True)
     variants = {f"bg=+{offset}": {"background_offset": offset} for offset in ROI_BACKGROUND_OFFSETS}
     return ReferenceCodec("roi-hevc", _x265_encode, _x265_decode, LEVELS, "ffmpeg (x265, addroi)",
                           variants, uses_regions=True)
@@ -206,21 +211,27 @@ def _roi_hevc() -> ReferenceCodec:
 
 REFERENCE_CODECS: Registry[ReferenceCodec] = Registry("reference codec")
 REFERENCE_CODECS.add("jpeg", "JPEG (Pillow, optimised Huffman tables)",
-                     lambda: ReferenceCodec("jpeg", *_pillow("JPEG", optimize=True), PILLOW_QUALITIES, "Pillow"))
+                     lambda check=True: ReferenceCodec("jpeg", *_pillow("JPEG", optimize=True), PILLOW_QUALITIES, "Pillow"))
 REFERENCE_CODECS.add("webp", "WebP lossy (Pillow, method 6)",
-                     lambda: ReferenceCodec("webp", *_pillow("WEBP", method=6), PILLOW_QUALITIES, "Pillow"))
+                     lambda check=True: ReferenceCodec("webp", *_pillow("WEBP", method=6), PILLOW_QUALITIES, "Pillow"))
 REFERENCE_CODECS.add("avif", "AVIF (libavif through imagecodecs)",
-                     lambda: ReferenceCodec("avif", *_imagecodecs("avif"), LEVELS, "imagecodecs"))
+                     lambda check=True: ReferenceCodec("avif", *_imagecodecs("avif", check), LEVELS, "imagecodecs"))
 REFERENCE_CODECS.add("jpeg2000", "JPEG 2000 (OpenJPEG through imagecodecs; quality = target PSNR in dB)",
-                     lambda: ReferenceCodec("jpeg2000", *_imagecodecs("jpeg2k"), (24, 27, 30, 33, 36, 40), "imagecodecs"))
+                     lambda check=True: ReferenceCodec("jpeg2000", *_imagecodecs("jpeg2k", check), (24, 27, 30, 33, 36, 40),
+                                                       "imagecodecs"))
 REFERENCE_CODECS.add("jpegxl", "JPEG XL (libjxl through imagecodecs)",
-                     lambda: ReferenceCodec("jpegxl", *_imagecodecs("jpegxl"), LEVELS, "imagecodecs"))
+                     lambda check=True: ReferenceCodec("jpegxl", *_imagecodecs("jpegxl", check), LEVELS, "imagecodecs"))
 REFERENCE_CODECS.add("hevc", "HEVC intra, constant QP 51 - quality/2 (x265 through ffmpeg)",
-                     lambda: ReferenceCodec("hevc", *_hevc(), LEVELS, "ffmpeg (x265)"))
+                     lambda check=True: ReferenceCodec("hevc", *_hevc(check), LEVELS, "ffmpeg (x265)"))
 REFERENCE_CODECS.add("roi-hevc", "HEVC intra with the object boxes as regions of interest, background QP offset swept "
                      "(x265 and ffmpeg's addroi)", _roi_hevc)
 
 
-def get_reference_codec(name: str) -> ReferenceCodec:
-    """The anchor called ``name`` (see ``REFERENCE_CODECS.available()``)."""
-    return REFERENCE_CODECS.get(name)
+def get_reference_codec(name: str, check: bool = True) -> ReferenceCodec:
+    """The anchor called ``name`` (see ``REFERENCE_CODECS.available()``).
+
+    Raises :class:`BackendUnavailableError` (saying what to install) when its program or library is
+    missing; ``check=False`` skips that, for planning from its qualities and variants alone (coding
+    with it then raises the same error).
+    """
+    return REFERENCE_CODECS.get(name, check=check)

@@ -433,7 +433,7 @@ def work_units(config: SweepConfig) -> list[WorkUnit]:
         units += [WorkUnit(image, "sdcomp-lite", variant, q)
                   for q in config.sdcomp_qualities for variant in sdcomp_variants(config, q)]
         for name in config.codecs:
-            codec = get_reference_codec(name)
+            codec = get_reference_codec(name, check=False)  # planning needs no ffmpeg; run_sweep checks
             units += [WorkUnit(image, name, variant, q) for variant in codec.variants for q in codec.qualities]
     return units
 
@@ -464,6 +464,7 @@ def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) ->
     from sdcomp_lite.evaluation.codecs import get_reference_codec
 
     folder = Path(folder)
+    _read_run_file(folder / "run.json", config)  # another configuration or format: refused first, nothing touched
     for name in config.codecs:  # fail before any work if a codec is missing (e.g. ffmpeg for hevc)
         codec = get_reference_codec(name)
         codec.round_trip(np.zeros((16, 16, 3), np.uint8), codec.qualities[0])
