@@ -413,12 +413,23 @@ def _mask_span(draft: Draft, index: int) -> tuple[int, int] | None:
     return _MASK_LENGTH.size, end
 
 
-@_mutation("mask-box")
-def _mask_box(draft, rng, seeds):
-    i = _layer(draft, rng, ("object",))
-    span = None if i is None else _mask_span(draft, i)
-    if span is None:
-        return False
+def _mask_mutation(name: str, min_length: int = 0):
+    """Register a mutation of one object layer's mask payload; it receives the layer index and the
+    mask's (start, end), and is skipped (returns False) when no mask holds ``min_length`` bytes."""
+    def register(function) -> Mutation:
+        def mutate(draft, rng, seeds):
+            i = _layer(draft, rng, ("object",))
+            span = None if i is None else _mask_span(draft, i)
+            if span is None or span[1] - span[0] < min_length:
+                return False
+            return function(draft, rng, seeds, i, span)
+        mutate.__doc__ = function.__doc__
+        return _mutation(name)(mutate)
+    return register
+
+
+@_mask_mutation("mask-box")
+def _mask_box(draft, rng, seeds, i, span):
     start, _ = span
     box = list(_BOX.unpack_from(draft.payloads[i], start))
     w, h = draft.width, draft.height
@@ -435,12 +446,8 @@ def _mask_box(draft, rng, seeds):
     return True
 
 
-@_mutation("mask-contexts")
-def _mask_contexts(draft, rng, seeds):
-    i = _layer(draft, rng, ("object",))
-    span = None if i is None else _mask_span(draft, i)
-    if span is None or span[1] - span[0] < _BOX.size + _MASK_CONTEXTS:
-        return False
+@_mask_mutation("mask-contexts", _BOX.size + _MASK_CONTEXTS)
+def _mask_contexts(draft, rng, seeds, i, span):
     start = span[0] + _BOX.size
     value = rng.choice((0, 255, 128, None))
     contexts = rng.randbytes(_MASK_CONTEXTS) if value is None else bytes([value]) * _MASK_CONTEXTS
@@ -448,13 +455,9 @@ def _mask_contexts(draft, rng, seeds):
     return True
 
 
-@_mutation("mask-symbols")
-def _mask_symbols(draft, rng, seeds):
+@_mask_mutation("mask-symbols", _BOX.size + _MASK_CONTEXTS)
+def _mask_symbols(draft, rng, seeds, i, span):
     """The mask's pixels re-coded: all 0 (context 0, as the decoder will pick) except one odd value."""
-    i = _layer(draft, rng, ("object",))
-    span = None if i is None else _mask_span(draft, i)
-    if span is None or span[1] - span[0] < _BOX.size + _MASK_CONTEXTS:
-        return False
     start, end = span
     payload = draft.payloads[i]
     x0, y0, x1, y1 = _BOX.unpack_from(payload, start)
