@@ -1,4 +1,7 @@
-"""The sample photographs in ``data/`` and their COCO-format annotations."""
+"""The sample photographs in ``data/`` and their COCO-format annotations.
+
+Taught in notebooks/00_quickstart.ipynb (section 1).
+"""
 
 from __future__ import annotations
 

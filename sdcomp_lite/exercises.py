@@ -13,6 +13,8 @@ The pattern every notebook follows (docs/teaching.md says more):
   and compares the notebook's block with this source, so they cannot drift apart).
 
 Targets are measured, not hoped for: each one is reached by its solution.
+
+Taught in every notebook's *Try it* section; docs/teaching.md.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ curves, object-scalable against SNR-progressive decoding, time to answer, the pi
 Every figure colours an object by its id (:func:`object_colour`), the id of the layer table, so
 the same object has the same colour in every notebook. New helpers build a
 :class:`matplotlib.figure.Figure` directly and never touch pyplot's state.
+
+Taught in every notebook; the pipeline diagram in notebooks/00_quickstart.ipynb.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Where the bytes go: each layer split into mask, model header and coded content."""
+"""Where the bytes go: each layer split into mask, model header and coded content.
+
+Taught in notebooks/03_structured_entropy_coding.ipynb (section 7).
+"""
 
 from __future__ import annotations
 

@@ -18,6 +18,8 @@ layer and knows exactly which layers are intact.
 Rules a reader enforces (a CRC cannot rule out a hand-made file): at most one preview layer,
 first; exactly one background layer, last; sides 1..65,535; at most ``max_pixels`` pixels
 (caller-settable); every field in its range.
+
+Taught in notebooks/04_progressive_decoding.ipynb (section 5, cutting a file); docs/bitstream.md.
 """
 
 from __future__ import annotations

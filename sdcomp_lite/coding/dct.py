@@ -15,6 +15,8 @@ How a region (the pixels one layer must reconstruct) is coded:
    dozen bytes): these are the model's parameters, coded in the bitstream.
 5. Coding: classes, DC differences (DC minus the previous block's DC) and AC levels go through
    CompressAI's rANS coder with those CDFs.
+
+Taught in notebooks/03_structured_entropy_coding.ipynb (sections 1-4).
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ Quality 1..100 means the same direction for every coder (higher: better, larger)
 AVIF passes it to libavif's quality (0..100, where 100 is lossless) unchanged; JPEG XL maps it to a
 Butteraugli distance ``0.1 + 14.9 * (1 - (quality - 1) / 99) ** 2`` (quality 100: distance 0.1,
 quality 1: distance 15).
+
+Taught in notebooks/00_quickstart.ipynb (the default AVIF layers).
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ Use it with pretrained weights when you have them::
 
 Random (untrained) weights run too, and decode exactly what they encoded, but the pictures are
 useless; the tests use them only to check the plumbing.
+
+Taught in notebooks/06_bring_your_own_models.ipynb (section 5).
 """
 
 from __future__ import annotations

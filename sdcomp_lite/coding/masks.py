@@ -9,6 +9,8 @@ Because contexts use only the rows above, a whole row decodes in one call.
 
 Payload: box x0, y0, x1, y1 (u16 each); if the box is not empty, 16 context bytes and the
 rANS string.
+
+Taught in notebooks/03_structured_entropy_coding.ipynb (section 6).
 """
 
 from __future__ import annotations

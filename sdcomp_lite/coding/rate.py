@@ -1,4 +1,7 @@
-"""Rate control: the best coding settings whose bitstream fits a byte budget."""
+"""Rate control: the best coding settings whose bitstream fits a byte budget.
+
+Taught in notebooks/00_quickstart.ipynb (exercise 2, a byte budget).
+"""
 
 from __future__ import annotations
 

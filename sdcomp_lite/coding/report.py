@@ -1,4 +1,7 @@
-"""Plain-text views of a bitstream's layer table, for the CLI and the notebooks."""
+"""Plain-text views of a bitstream's layer table, for the CLI and the notebooks.
+
+Taught in notebooks/00_quickstart.ipynb (section 3, the layer table).
+"""
 
 from __future__ import annotations
 

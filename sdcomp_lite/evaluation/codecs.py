@@ -25,6 +25,8 @@ Both drop x265's version SEI (``info=0``): it is about 2.2 kB of text ("x265 (bu
 ...") that carries no picture and would flatter every codec compared with HEVC. 4:2:0 needs even
 sizes, so an odd width or height is padded by one pixel; one leading byte records which, and that
 byte counts in the rate like every other byte of the file.
+
+Taught in notebooks/04_progressive_decoding.ipynb and notebooks/05_task_evaluation.ipynb.
 """
 
 from __future__ import annotations

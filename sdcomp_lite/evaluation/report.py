@@ -13,6 +13,8 @@ Scores are compared to ``bdrate.SCORE_DECIMALS`` decimals: a perfect AP that a m
 a saturated curve gets a second "rising" point and a BD-rate over an interval of width 1e-16).
 Notebook 05 teaches this module; :func:`all_bd_rates` is the one computation behind report.md,
 bd_rates.csv and the notebook's tables.
+
+Taught in notebooks/05_task_evaluation.ipynb.
 """
 
 from __future__ import annotations

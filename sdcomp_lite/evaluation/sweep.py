@@ -20,6 +20,8 @@ the order in which the two files reach the disk. A damaged run.json is refused, 
 at: :class:`~sdcomp_lite.errors.SweepStateError`, with what to do. Whole-file rewrites (the
 repair, the final sort, run.json) go to a temporary file in the same folder and then
 ``os.replace``, so a failed write (a full disk, Ctrl-C) leaves the previous file intact.
+
+Taught in notebooks/05_task_evaluation.ipynb (section 2).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ them by name; :func:`task_class` reads a task's metric and prompt without loadin
 Offline here: person segmentation and face detection (MediaPipe), instance segmentation with the
 offline grounder, and pose (MediaPipe). With weights present: classification (torchvision),
 captioning and VQA (transformers).
+
+Taught in notebooks/04_progressive_decoding.ipynb (section 3) and notebooks/05_task_evaluation.ipynb.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ that is neither a stuffed byte ``FF 00`` nor a restart marker ``FF D0..D7``); th
 end-of-image marker ``FF D9`` appended decodes with any baseline decoder (Pillow included).
 
 Used by ``benchmarks/time_to_answer.py``.
+
+Taught in notebooks/04_progressive_decoding.ipynb (sections 2 and 4).
 """
 
 from __future__ import annotations

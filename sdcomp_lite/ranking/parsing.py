@@ -6,6 +6,8 @@ The reply is untrusted text (a model wrote it), so parsing is bounded: at most
 fences are found with ``str.find`` (no regular expression that could backtrack), nesting too deep
 for ``json`` is treated as no JSON, and ids must be whole numbers in ``[0, 2**32)``. Whatever the
 input, the parser either returns a :class:`ParsedReply` or raises :class:`RankingError`.
+
+Taught in notebooks/02_lmm_ranking.ipynb (a messy reply and its repairs).
 """
 
 from __future__ import annotations
