@@ -54,6 +54,7 @@ from sdcomp_lite.evaluation.timing import (  # noqa: E402
     Step,
     jpeg_scan_prefixes,
     lowest_quality,
+    progressive_jpeg,
     score_over_time,
     time_to_answer,
 )
@@ -175,12 +176,6 @@ def _progressive_times(data: bytes) -> tuple[list[np.ndarray], list[float]]:
     return images, seconds
 
 
-def _pillow_jpeg(image: np.ndarray, quality: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)
-    return buffer.getvalue()
-
-
 def _pillow_decode(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as picture:
         return np.asarray(picture.convert("RGB"))
@@ -189,7 +184,7 @@ def _pillow_decode(data: bytes) -> np.ndarray:
 def progressive_jpeg_result(sample: Sample, score: Scorer) -> Result:
     """Progressive JPEG; a prefix per complete scan, decoded with EOI appended."""
     def round_trip(quality: int) -> tuple[bytes, np.ndarray]:
-        data = _pillow_jpeg(sample.image, quality)
+        data = progressive_jpeg(sample.image, quality)
         return data, _pillow_decode(data)
 
     quality, data, value = operating_point(sample.image, round_trip)

@@ -20,6 +20,7 @@ from PIL import Image
 from sdcomp_lite.coding import DecodedImage, EncodedImage, decode_progressive, encode
 from sdcomp_lite.data import load_sample
 from sdcomp_lite.errors import InvalidParameterError
+from sdcomp_lite.evaluation.timing import jpeg_scan_prefixes, progressive_jpeg
 from sdcomp_lite.metrics import psnr
 
 
@@ -100,18 +101,9 @@ class JpegStep:
         return f"scan 1 of {self.total}" if self.scans == 1 else f"scans 1-{self.scans} of {self.total}"
 
 
-def progressive_jpeg(image: np.ndarray, quality: int) -> bytes:
-    """A progressive JPEG (Pillow, ``progressive=True, optimize=True``, as benchmarks/time_to_answer.py)."""
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, "JPEG", quality=int(quality), optimize=True, progressive=True)
-    return buffer.getvalue()
-
-
 def jpeg_steps(image: np.ndarray, quality: int) -> list[JpegStep]:
     """Code ``image`` as a progressive JPEG and decode every scan prefix (SNR-progressive coding:
     each scan refines the whole picture; see :func:`sdcomp_lite.evaluation.timing.jpeg_scan_prefixes`)."""
-    from sdcomp_lite.evaluation.timing import jpeg_scan_prefixes
-
     prefixes = jpeg_scan_prefixes(progressive_jpeg(image, quality))
     mode = "L" if image.ndim == 2 else "RGB"
     return [JpegStep(k, len(prefixes), len(p), np.asarray(Image.open(io.BytesIO(p)).convert(mode)))

@@ -247,7 +247,8 @@ def test_readme_figures_are_written(tmp_path):
 
 
 def test_progressive_jpeg_prefixes_refine_the_whole_picture():
-    from sdcomp_lite.demo import jpeg_quality_for_bytes, jpeg_steps, last_within, progressive_jpeg
+    from sdcomp_lite.demo import jpeg_quality_for_bytes, jpeg_steps, last_within
+    from sdcomp_lite.evaluation.timing import progressive_jpeg
 
     image, _ = make_scene(height=64, width=96)
     scans = jpeg_steps(image, 60)

@@ -8,9 +8,8 @@ upper envelope over settings) and the *raw* Pareto front of all its points. Ever
 computed on both, on the task's headline metric (its ``metric`` in the task registry), for every
 sdcomp-lite family against every anchor family, unfavourable ones included.
 
-Scores are compared to ``bdrate.SCORE_DECIMALS`` decimals: a perfect AP that a metric sums to
-0.9999999999999999 is the same score as 1.0, so float noise never counts as a rise (without this
-a saturated curve gets a second "rising" point and a BD-rate over an interval of width 1e-16).
+Fronts compare scores to ``bdrate.SCORE_DECIMALS`` decimals: a perfect AP that a metric sums to
+0.9999999999999999 is the same score as 1.0, so float noise never counts as a rise.
 Notebook 05 teaches this module; :func:`all_bd_rates` is the one computation behind report.md,
 bd_rates.csv and the notebook's tables.
 
@@ -31,7 +30,7 @@ from matplotlib.figure import Figure  # no pyplot: saving plots must not change 
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from sdcomp_lite.errors import DataFileError
-from sdcomp_lite.evaluation.bdrate import SCORE_DECIMALS, Point, bd_rate, monotone_fit, raw_front, smoothed_front
+from sdcomp_lite.evaluation.bdrate import Point, bd_rate, monotone_fit, raw_front, smoothed_front
 from sdcomp_lite.evaluation.sweep import parse_variant
 
 FRONTS = ("smoothed", "raw")
@@ -104,13 +103,12 @@ def family(row: dict) -> str:
 
 def settings_points(rows: list[dict], task: str, metric: str, image: str) -> dict[str, dict[tuple[str, int], list[Point]]]:
     """Per family, the (bpp, score) points of each of its settings, keyed by ``(variant, layers)``
-    (quality varies along a setting), scores rounded to ``SCORE_DECIMALS``."""
+    (quality varies along a setting)."""
     grouped: dict[str, dict[tuple[str, int], list[Point]]] = {}
     for row in rows:
         if row["task"] == task and row["metric"] == metric and row["image"] == image:
             setting = (row["variant"], row["layers"])
-            score = round(row["value"], SCORE_DECIMALS) if math.isfinite(row["value"]) else row["value"]
-            grouped.setdefault(family(row), {}).setdefault(setting, []).append((row["bpp"], score))
+            grouped.setdefault(family(row), {}).setdefault(setting, []).append((row["bpp"], row["value"]))
     return grouped
 
 

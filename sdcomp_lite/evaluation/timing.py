@@ -19,11 +19,13 @@ Taught in notebooks/04_progressive_decoding.ipynb (sections 2 and 4).
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from sdcomp_lite.errors import InvalidParameterError
 
@@ -126,6 +128,13 @@ def lowest_quality(measure: Callable[[int], float], target: float, low: int = 1,
         else:
             low = middle + 1
     return high
+
+
+def progressive_jpeg(image: np.ndarray, quality: int) -> bytes:
+    """A progressive JPEG of a uint8 (H, W[, 3]) image: Pillow, ``progressive=True, optimize=True``."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "JPEG", quality=int(quality), optimize=True, progressive=True)
+    return buffer.getvalue()
 
 
 def jpeg_scan_ends(data: bytes) -> tuple[int, ...]:
