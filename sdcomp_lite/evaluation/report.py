@@ -75,7 +75,7 @@ def sweep_progress(folder: str | Path) -> tuple[int, int] | None:
     if not ((folder / "run.json").is_file() and (folder / "units.csv").is_file()):
         return None
     config = json.loads((folder / "run.json").read_text())["config"]
-    planned = work_units(SweepConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}))
+    planned = work_units(SweepConfig.from_dict(config))
     with open(folder / "units.csv", newline="") as handle:
         done = max(0, sum(1 for _ in handle) - 1)
     return done, len(planned)

@@ -104,6 +104,11 @@ class SweepConfig:
         unknown = set(raw) - known
         if unknown:
             raise DataFileError(f"{path}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> SweepConfig:
+        """From a JSON object of field names (run.json's ``config``): lists become tuples."""
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
 
 
