@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from sdcomp_lite.coding import DecodedImage, EncodedImage, decode_progressive, encode
+from sdcomp_lite.coding.report import layer_name
 from sdcomp_lite.data import load_sample
 from sdcomp_lite.errors import InvalidParameterError
 from sdcomp_lite.evaluation.timing import jpeg_scan_prefixes, progressive_jpeg
@@ -51,8 +52,7 @@ class ProgressiveStep:
     @property
     def caption(self) -> str:
         """E.g. "3 layers (+id 1 person)": how many layers, and the last one with its object id."""
-        last = f"id {self.object_id} {self.label}" if self.kind == "object" else self.label
-        return f"{self.layers} layer{'s' if self.layers > 1 else ''} (+{last})"
+        return f"{self.layers} layer{'s' if self.layers > 1 else ''} (+{layer_name(self.kind, self.object_id, self.label)})"
 
 
 def progressive_steps(image: np.ndarray, encoded: EncodedImage) -> list[ProgressiveStep]:

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from sdcomp_lite.coding.report import layer_name
 from sdcomp_lite.types import SceneObject
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def step_title(step: ProgressiveStep) -> str:
     return f"{step.caption}\n{step.num_bytes:,} B, {step.bpp:.3f} bpp"
 
 
-def _frame(ax: Axes, colour) -> None:
+def frame_panel(ax: Axes, colour) -> None:
     """A coloured frame around an image panel (ticks off, spines kept)."""
     ax.set_xticks([])
     ax.set_yticks([])
@@ -134,7 +135,7 @@ def show_progressive(steps: list[ProgressiveStep], columns: int = 3, size: float
         ax.axis("on")
         ax.imshow(step.decoded.image, cmap="gray" if step.decoded.image.ndim == 2 else None)
         ax.set_title(step_title(step), fontsize=9)
-        _frame(ax, layer_colour(step.kind, step.object_id))
+        frame_panel(ax, layer_colour(step.kind, step.object_id))
     figure.tight_layout()
     return figure
 
@@ -151,7 +152,7 @@ def progressive_strip(steps: list[ProgressiveStep], size: float = 2.4) -> Figure
         ax = figure.add_subplot(1, len(shown), index + 1)
         ax.imshow(step.decoded.image, cmap="gray" if step.decoded.image.ndim == 2 else None)
         ax.set_title(f"{step.caption}\n{step.num_bytes:,} bytes", fontsize=9)
-        _frame(ax, layer_colour(step.kind, step.object_id))
+        frame_panel(ax, layer_colour(step.kind, step.object_id))
     note = "Pixels no object or background layer has reached yet show the upsampled preview (the first layer)."
     if skipped:
         note += " Not shown, as they change no pixel: " + ", ".join(s.caption for s in skipped) + "."
@@ -168,7 +169,7 @@ def show_coverage(steps: list[ProgressiveStep], ax: Axes | None = None) -> Axes:
     start_bytes, start_cover = 0.0, 0.0
     for step in steps:
         colour, end_bytes, end_cover = layer_colour(step.kind, step.object_id), step.num_bytes / 1000, 100 * step.coverage
-        name = f"id {step.object_id} {step.label}" if step.kind == "object" else step.label
+        name = layer_name(step.kind, step.object_id, step.label)
         cost = f"{end_bytes - start_bytes:.2f} kB" + (", with the header and table" if step.layers == 1 else "")
         ax.plot([start_bytes, end_bytes, end_bytes], [start_cover, start_cover, end_cover], "-", color=colour, linewidth=3,
                 solid_capstyle="butt", label=f"layer {step.layers - 1}: {name} ({cost})")
@@ -236,7 +237,7 @@ def show_object_vs_snr(sdcomp_steps: list[ProgressiveStep], jpeg_steps, budgets:
         for column, budget in enumerate(budgets):
             ax = figure.add_subplot(2, len(budgets), row * len(budgets) + column + 1)
             step = last_within(steps, budget)
-            _frame(ax, "0.6")
+            frame_panel(ax, "0.6")
             if step is None:
                 ax.text(0.5, 0.5, "nothing decodable yet", ha="center", va="center", transform=ax.transAxes)
                 ax.set_title(f"budget {budget:,} B", fontsize=9)

@@ -10,7 +10,8 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
 from sdcomp_lite.coding import DecodedImage, EncodedImage, decode, decode_progressive, encode
-from sdcomp_lite.plotting import layer_colour
+from sdcomp_lite.coding.report import layer_name
+from sdcomp_lite.plotting import frame_panel, layer_colour
 from sdcomp_lite.ranking.base import Ranker, Ranking
 from sdcomp_lite.types import SceneObject
 
@@ -50,15 +51,14 @@ def show_prefix(encoded: EncodedImage, layers: int, ax=None, decoded: DecodedIma
     ax = ax or plt.subplots(figsize=(5, 5))[1]
     decoded = decoded if decoded is not None else decode(encoded.data, layers=layers)
     ax.imshow(decoded.image, cmap="gray" if decoded.image.ndim == 2 else None)
-    ax.set_xticks([])
-    ax.set_yticks([])
     last = "nothing"
     if layers:
         layer = encoded.layers[layers - 1]
-        last = f"id {layer.object_id} {layer.label}" if layer.kind == "object" else layer.label
-        for spine in ax.spines.values():
-            spine.set_edgecolor(layer_colour(layer.kind, layer.object_id))
-            spine.set_linewidth(3)
+        last = layer_name(layer.kind, layer.object_id, layer.label)
+        frame_panel(ax, layer_colour(layer.kind, layer.object_id))
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
     ax.set_title(f"{layers} layer{'' if layers == 1 else 's'} (+{last})\n{encoded.prefix_bytes(layers):,} bytes, "
                  f"{decoded.coverage.mean():.0%} of pixels decoded")
     return ax

@@ -8,6 +8,12 @@ from __future__ import annotations
 from sdcomp_lite.coding.codec import LayerInfo
 
 
+def layer_name(kind: str, object_id: int, label: str) -> str:
+    """How figures and captions name a layer-table row: ``"id 1 person"`` for an object layer, else its
+    label (``"preview"``, ``"background"``)."""
+    return f"id {object_id} {label}" if kind == "object" else label
+
+
 def format_layer_table(layers: list[LayerInfo] | tuple[LayerInfo, ...]) -> str:
     """One line per layer: index, kind, object id, label, rank, importance, quality, scale, offset, bytes, CRC.
 
