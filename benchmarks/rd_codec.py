@@ -251,5 +251,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    assert container.VERSION == 2
+    assert container.VERSION == 3
     main()

@@ -1,4 +1,4 @@
-"""The ``.sdc`` container (version 2): a small header, a layer table, then the layers.
+"""The ``.sdc`` container (version 3): a small header, a layer table, then the layers.
 
 Layout (integers big-endian; ``docs/bitstream.md`` describes every field and limit)::
 
@@ -37,7 +37,7 @@ from sdcomp_lite.errors import (
 )
 
 MAGIC = b"SDCL"
-VERSION = 2
+VERSION = 3
 MAX_SIDE = 65_535
 MAX_LAYERS = 65_535
 MAX_LABEL_BYTES = 255
