@@ -288,3 +288,31 @@ def test_an_interrupted_sweep_resumes_and_repairs_end_to_end(tmp_path, monkeypat
         sweep.run_sweep(TINY, folder, progress=False)
     assert _snapshot(folder)["results.csv"] == complete["results.csv"]
     assert _snapshot(folder)["units.csv"] == complete["units.csv"]
+
+
+def test_a_results_file_replaced_while_the_sweep_runs_stops_it_and_the_resume_completes(tmp_path, monkeypatch,
+                                                                                         scheduler):
+    """Another program (git stash, a sync tool) replacing results.csv mid-sweep must not lose rows silently."""
+    TINY = SweepConfig(images=("astronaut",), tasks=("person-segmentation",), rankers=(), sdcomp_qualities=(),
+                       codecs=("jpeg",), scheduler=scheduler)
+    folder = tmp_path / "sweep"
+    append, calls = sweep._append_unit, []
+
+    def append_then_replace(*args):
+        append(*args)
+        calls.append(1)
+        if len(calls) == 2:  # what git stash + stash pop does: the same bytes, a new file
+            path = folder / "results.csv"
+            copy = path.with_name("copy.csv")
+            copy.write_bytes(path.read_bytes())
+            copy.replace(path)
+
+    monkeypatch.setattr(sweep, "_append_unit", append_then_replace)
+    with pytest.raises(SweepStateError, match="replaced or deleted while the sweep ran.*resume"):
+        sweep.run_sweep(TINY, folder, progress=False)
+    assert len(calls) == 2
+    monkeypatch.undo()
+    sweep.run_sweep(TINY, folder, progress=False)
+    units = (folder / "units.csv").read_bytes().split(b"\n")[1:-1]
+    assert len(units) == len(work_units(TINY))
+    assert len(_data_lines(folder)) == sum(int(u.rsplit(b",", 1)[1]) for u in units)

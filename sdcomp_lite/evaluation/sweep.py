@@ -405,6 +405,23 @@ def _append_unit(results, finished, key: tuple, rows: list[dict]) -> None:
         ) from error
 
 
+def _check_in_place(*files: tuple[Path, object]) -> None:
+    """Refuse to go on appending to a file that is no longer at its path (deleted or replaced by
+    another program while the sweep ran): rows written to it would be lost without a word."""
+    for path, handle in files:
+        try:
+            opened, current = os.fstat(handle.fileno()), os.stat(path)
+            moved = (opened.st_dev, opened.st_ino) != (current.st_dev, current.st_ino)
+        except OSError:
+            moved = True
+        if moved:
+            raise SweepStateError(
+                f"{path} was replaced or deleted while the sweep ran (by another program: git checkout or stash, "
+                "a sync tool?); the units finished since then are not in it. Run the same command again to resume: "
+                "the folder is checked and repaired first, and only missing units run."
+            )
+
+
 def _open_for_appending(path: Path):
     try:
         return open(path, "a", newline="", encoding="utf-8")
@@ -497,6 +514,7 @@ def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) ->
         }
         with _open_for_appending(folder / "results.csv") as results, _open_for_appending(folder / "units.csv") as finished:
             for future in tqdm(as_completed(futures), total=len(futures), desc="sweep", disable=not progress):
+                _check_in_place((folder / "results.csv", results), (folder / "units.csv", finished))
                 _append_unit(results, finished, futures[future].key, future.result())
         _sort_results(folder, config)
         for image, future in references.items():
