@@ -260,59 +260,67 @@ def scheduler():
         yield cluster.scheduler_address
 
 
-def test_an_interrupted_sweep_resumes_and_repairs_end_to_end(tmp_path, monkeypatch, scheduler):
-    TINY = SweepConfig(images=("astronaut",), tasks=("person-segmentation",), rankers=(), sdcomp_qualities=(),
+@pytest.fixture
+def tiny(scheduler):
+    """A sweep of 8 small JPEG units on the shared cluster."""
+    return SweepConfig(images=("astronaut",), tasks=("person-segmentation",), rankers=(), sdcomp_qualities=(),
                        codecs=("jpeg",), scheduler=scheduler)
-    folder = tmp_path / "sweep"
+
+
+def _after_appends(monkeypatch, count: int, action) -> list:
+    """Make run_sweep call ``action()`` right after its ``count``-th append; returns the list of appends."""
     append, calls = sweep._append_unit, []
 
-    def append_then_interrupt(*args):
+    def append_then_act(*args):
         append(*args)
         calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
+        if len(calls) == count:
+            action()
 
-    monkeypatch.setattr(sweep, "_append_unit", append_then_interrupt)
+    monkeypatch.setattr(sweep, "_append_unit", append_then_act)
+    return calls
+
+
+def _interrupt():
+    raise KeyboardInterrupt
+
+
+def test_an_interrupted_sweep_resumes_and_repairs_end_to_end(tmp_path, monkeypatch, tiny):
+    folder = tmp_path / "sweep"
+    _after_appends(monkeypatch, 3, _interrupt)
     with pytest.raises(KeyboardInterrupt):
-        sweep.run_sweep(TINY, folder, progress=False)
+        sweep.run_sweep(tiny, folder, progress=False)
     assert not list(folder.glob(".*tmp"))
     monkeypatch.undo()
-    assert len(_prepare_folder(folder, TINY).done) == 3
-    sweep.run_sweep(TINY, folder, progress=False)
+    assert len(_prepare_folder(folder, tiny).done) == 3
+    sweep.run_sweep(tiny, folder, progress=False)
     complete = _snapshot(folder)
     units = complete["units.csv"].split(b"\n")[1:-1]
-    assert len(units) == len(work_units(TINY)) == 8
+    assert len(units) == len(work_units(tiny)) == 8
     assert len(_data_lines(folder)) == sum(int(u.rsplit(b",", 1)[1]) for u in units) > 0
     (folder / "results.csv").write_bytes(complete["results.csv"][:-20])  # the last row torn
     with pytest.warns(UserWarning, match="torn.*1 unfinished"):
-        sweep.run_sweep(TINY, folder, progress=False)
+        sweep.run_sweep(tiny, folder, progress=False)
     assert _snapshot(folder)["results.csv"] == complete["results.csv"]
     assert _snapshot(folder)["units.csv"] == complete["units.csv"]
 
 
-def test_a_results_file_replaced_while_the_sweep_runs_stops_it_and_the_resume_completes(tmp_path, monkeypatch,
-                                                                                         scheduler):
+def test_a_results_file_replaced_while_the_sweep_runs_stops_it_and_the_resume_completes(tmp_path, monkeypatch, tiny):
     """Another program (git stash, a sync tool) replacing results.csv mid-sweep must not lose rows silently."""
-    TINY = SweepConfig(images=("astronaut",), tasks=("person-segmentation",), rankers=(), sdcomp_qualities=(),
-                       codecs=("jpeg",), scheduler=scheduler)
     folder = tmp_path / "sweep"
-    append, calls = sweep._append_unit, []
 
-    def append_then_replace(*args):
-        append(*args)
-        calls.append(1)
-        if len(calls) == 2:  # what git stash + stash pop does: the same bytes, a new file
-            path = folder / "results.csv"
-            copy = path.with_name("copy.csv")
-            copy.write_bytes(path.read_bytes())
-            copy.replace(path)
+    def replace_with_a_copy():  # what git stash + stash pop does: the same bytes, a new file
+        path = folder / "results.csv"
+        copy = path.with_name("copy.csv")
+        copy.write_bytes(path.read_bytes())
+        copy.replace(path)
 
-    monkeypatch.setattr(sweep, "_append_unit", append_then_replace)
+    calls = _after_appends(monkeypatch, 2, replace_with_a_copy)
     with pytest.raises(SweepStateError, match="replaced or deleted while the sweep ran.*resume"):
-        sweep.run_sweep(TINY, folder, progress=False)
+        sweep.run_sweep(tiny, folder, progress=False)
     assert len(calls) == 2
     monkeypatch.undo()
-    sweep.run_sweep(TINY, folder, progress=False)
+    sweep.run_sweep(tiny, folder, progress=False)
     units = (folder / "units.csv").read_bytes().split(b"\n")[1:-1]
-    assert len(units) == len(work_units(TINY))
+    assert len(units) == len(work_units(tiny))
     assert len(_data_lines(folder)) == sum(int(u.rsplit(b",", 1)[1]) for u in units)
