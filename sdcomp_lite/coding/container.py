@@ -2,7 +2,7 @@
 
 Layout (integers big-endian; ``docs/bitstream.md`` describes every field and limit)::
 
-    header       magic "SDCL", version u8 (= 2), channels u8 (1 or 3), width u16, height u16,
+    header       magic "SDCL", version u8 (= 3), channels u8 (1 or 3), width u16, height u16,
                  fill colour 3 x u8, layer count u16, transform name length u8, name (ASCII)
     layer table  per layer: kind u8 (0 object, 1 background, 2 preview), object id u32,
                  importance f32, quality u8 (1-100), scale u8 (1, 2, 4 or 8), length u32,

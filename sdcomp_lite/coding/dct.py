@@ -63,6 +63,10 @@ _RGB_TO_YCBCR = np.array(
 )
 _YCBCR_TO_RGB = np.linalg.inv(_RGB_TO_YCBCR)
 AC_ROUNDING = 0.32  # dead-zone rounding of AC levels: |level| >= 1 from 0.68 of a step (encoder-only choice)
+# CompressAI's rANS coder starts from a state of 2**31 and ends by writing its 64-bit state, of
+# which fewer than 32 bits are the symbols' information: every stream costs more than 32 bits
+# beyond that information, so adding 32 keeps the estimate a lower bound and brings it closer.
+RANS_FLUSH_BITS = 32
 
 
 def base_step(quality: int) -> float:
@@ -205,7 +209,7 @@ def _fill_outside(blocks: np.ndarray, inside: np.ndarray) -> np.ndarray:
 
 
 def _reconstruction_offsets(scale_index: np.ndarray) -> np.ndarray:
-    """delta of every group (float32, like ``scale_index``): a nonzero AC level l is reconstructed at
+    """delta of every group (float32, the shape of ``scale_index``): a nonzero AC level l is reconstructed at
     sign(l) * (|l| - delta), in steps; 0 for the DC groups (band 0), which are rounded to nearest.
 
     Model: the coefficient (in steps) is Laplacian, p(x) ~ exp(-lambda |x|), with the variance
@@ -380,12 +384,6 @@ def _encode_levels(levels: np.ndarray, grid: BlockGrid) -> tuple[bytes, float]:
     return header + stream.finish(), stream.ideal_bits() + RANS_FLUSH_BITS + 8 * len(header)
 
 
-# CompressAI's rANS coder starts from a state of 2**31 and ends by writing its 64-bit state, of
-# which fewer than 32 bits are the symbols' information: every stream costs more than 32 bits
-# beyond that information, so adding 32 keeps the estimate a lower bound and brings it closer.
-RANS_FLUSH_BITS = 32
-
-
 def _class_probabilities(class_bytes: np.ndarray) -> np.ndarray:
     weights = class_bytes.astype(np.float64)
     return (weights / weights.sum())[None, :]
@@ -417,7 +415,8 @@ def _decode_levels(payload: bytes, grid: BlockGrid, channels: int):
     classes = reader.read(np.full(count, len(SCALE_TABLE)))
     if classes.min() < 0 or classes.max() >= class_count:
         raise CorruptBitstreamError("content payload decodes to an impossible block class.")
-    residuals = reader.read(scale_index[_group_indexes(classes, channels)[:, :, 0]].astype(np.int64))
+    dc_scale_index = scale_index.reshape(class_count, channels, BANDS)[classes, :, 0]  # (n, C): band 0's model
+    residuals = reader.read(dc_scale_index.astype(np.int64))
     dc = _dc_from_residuals(residuals, grid.rows, grid.cols, _neighbours(grid.rows, grid.cols))
     offsets = _reconstruction_offsets(scale_index)
     for start in range(0, count, DECODE_BATCH):

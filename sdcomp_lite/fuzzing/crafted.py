@@ -72,7 +72,7 @@ def huge_header(side: int = 16_384) -> bytes:
 
 def flat_dct8(side: int = 4096, channels: int = 3) -> bytes:
     """A valid file of under 100 bytes that decodes to a flat ``side`` x ``side`` image: every block
-    class 0, every DC difference 0, both nearly free under the model it sends."""
+    class 0, every DC residual 0, both nearly free under the model it sends."""
     blocks = (-(-side // 8)) ** 2
     payload = dct8_payload([255], channels, [0] * blocks, [0] * (blocks * channels))
     return bitstream(side, side, channels, "dct8", [("background", payload)])
