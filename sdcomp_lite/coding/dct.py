@@ -41,13 +41,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.fft import dctn, idctn
-from scipy.special import ndtr
 
 from sdcomp_lite.coding.entropy import (
     SCALE_TABLE,
     SymbolReader,
     SymbolStream,
     categorical_table,
+    gaussian_bits,
     gaussian_table,
 )
 from sdcomp_lite.errors import CorruptBitstreamError
@@ -179,9 +179,10 @@ class DctTransform:
         grid = BlockGrid.of_region(region)
         planes = np.zeros((height + (-height) % BLOCK, width + (-width) % BLOCK, channels), np.float32)
         view = _to_blocks(planes)
+        steps = step_matrix(quality, channels)
         for start, levels, offsets in _decode_levels(payload, grid, channels):
             stop = start + len(levels)
-            coefficients = _dequantise(levels, step_matrix(quality, channels), offsets)
+            coefficients = _dequantise(levels, steps, offsets)
             coefficients = coefficients.reshape(len(levels), channels, BLOCK, BLOCK)
             view[grid.rows[start:stop], grid.cols[start:stop]] = idctn(coefficients, axes=(2, 3), norm="ortho")
         return planes[:height, :width]
@@ -310,22 +311,15 @@ def _coded_mask(classes: np.ndarray, channels: int) -> np.ndarray:
     return coded
 
 
-def _code_lengths(histograms: np.ndarray, width: int) -> np.ndarray:
-    """Bits of coding each histogram (counts of |value| = 0 .. width - 1, last axis) with each Gaussian
-    of :data:`SCALE_TABLE` (the cost that ``entropy.best_scale_index`` minimises): shape (..., 64)."""
-    values = np.arange(width)
-    scales = np.asarray(SCALE_TABLE)[:, None]
-    probability = ndtr((0.5 - values) / scales) - ndtr((-0.5 - values) / scales)
-    return histograms @ -np.log2(np.maximum(probability, 1e-9)).T
-
-
-def _histograms(classes: np.ndarray, symbols: np.ndarray, channels: int) -> tuple[np.ndarray, int]:
-    """Counts of |symbol| per group of ``classes``: float64 (MAX_CLASSES, C * BANDS, width), and width."""
+def _histograms(classes: np.ndarray, symbols: np.ndarray, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of |symbol| per group of ``classes``, float64 (MAX_CLASSES, C * BANDS, width), and the bits of
+    each magnitude 0 .. width - 1 under each Gaussian (:func:`~sdcomp_lite.coding.entropy.gaussian_bits`):
+    ``histograms @ bits`` is what each group costs with each Gaussian, (..., 64)."""
     coded = _coded_mask(classes, channels)
     magnitude, group = np.abs(symbols[coded]), _group_indexes(classes, channels)[coded]
     width = int(magnitude.max()) + 1
     counts = np.bincount(group * width + magnitude, minlength=MAX_CLASSES * channels * BANDS * width)
-    return counts.reshape(MAX_CLASSES, channels * BANDS, width).astype(np.float64), width
+    return counts.reshape(MAX_CLASSES, channels * BANDS, width).astype(np.float64), gaussian_bits(np.arange(width))
 
 
 def _merge_classes(activity: np.ndarray, symbols: np.ndarray, channels: int) -> np.ndarray:
@@ -337,13 +331,13 @@ def _merge_classes(activity: np.ndarray, symbols: np.ndarray, channels: int) -> 
     mapping = np.zeros(MAX_CLASSES, dtype=np.int64)
     if not present:
         return mapping[activity]
-    histograms, width = _histograms(activity, symbols, channels)
+    histograms, bits = _histograms(activity, symbols, channels)
     cumulative = np.concatenate([np.zeros((1, *histograms.shape[1:])), np.cumsum(histograms[present], axis=0)])
     blocks = np.concatenate([[0], np.cumsum([(activity == a).sum() for a in present])])
     total = activity.size
 
     def cost(i: int, j: int) -> float:  # one class for present[i:j]: levels, class symbols, header
-        levels = _code_lengths(cumulative[j] - cumulative[i], width).min(axis=1).sum()
+        levels = ((cumulative[j] - cumulative[i]) @ bits).min(axis=1).sum()
         count = blocks[j] - blocks[i]
         return levels + count * np.log2(total / count) + 8 * (1 + channels * BANDS)
 
@@ -371,8 +365,8 @@ def _encode_levels(levels: np.ndarray, grid: BlockGrid) -> tuple[bytes, float]:
     class_bytes = np.clip(np.ceil(frequency / frequency.max() * 255), 0, 255).astype(np.uint8)
     groups = _group_indexes(classes, channels)
     coded = _coded_mask(classes, channels)
-    histograms, width = _histograms(classes, symbols, channels)
-    scale_index = np.argmin(_code_lengths(histograms[:class_count], width), axis=-1).astype(np.uint8).ravel()
+    histograms, bits = _histograms(classes, symbols, channels)
+    scale_index = np.argmin(histograms[:class_count] @ bits, axis=-1).astype(np.uint8).ravel()
     class_model = categorical_table(_class_probabilities(class_bytes))
     table = gaussian_table() + class_model
     stream = SymbolStream(table)

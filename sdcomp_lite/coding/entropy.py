@@ -88,12 +88,18 @@ def categorical_table(probabilities: np.ndarray) -> CdfTable:
     return CdfTable(tuple(rows), tuple(len(r) for r in rows), tuple(0 for _ in rows))
 
 
+def gaussian_bits(magnitudes: np.ndarray) -> np.ndarray:
+    """Bits of coding a value of each magnitude (|value|, shape (m,)) with each zero-mean Gaussian
+    of :data:`SCALE_TABLE`, from its probability mass on [|value| - 0.5, |value| + 0.5]: float64 (m, 64)."""
+    scales = np.asarray(SCALE_TABLE)[:, None]
+    probability = ndtr((0.5 - magnitudes) / scales) - ndtr((-0.5 - magnitudes) / scales)
+    return -np.log2(np.maximum(probability, 1e-9)).T
+
+
 def best_scale_index(values: np.ndarray) -> int:
     """Index into :data:`SCALE_TABLE` of the Gaussian that codes ``values`` in the fewest bits."""
     unique, counts = np.unique(np.abs(values), return_counts=True)
-    scales = np.asarray(SCALE_TABLE)[:, None]
-    probability = ndtr((0.5 - unique) / scales) - ndtr((-0.5 - unique) / scales)
-    bits = -(np.log2(np.maximum(probability, 1e-9)) * counts).sum(axis=1)
+    bits = (gaussian_bits(unique).T * counts).sum(axis=1)
     return int(np.argmin(bits))
 
 
