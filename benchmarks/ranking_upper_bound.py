@@ -51,21 +51,23 @@ def task_model_ranking(objects, person: np.ndarray) -> Ranking:
     return Ranking(order, {i: round(share[i], 6) for i in order}, "task-model-overlap (upper bound)", "find every person")
 
 
-def rate_points(config: SweepConfig, image: str) -> tuple[list[dict], str] | None:
-    """The task-model ranking's rows for one image over the sweep's grid, and a line on both orders."""
+def rate_points(config: SweepConfig, image: str, offline) -> tuple[list[dict], str] | None:
+    """The task-model ranking's rows for one image over the sweep's grid, and a line on both orders
+    (``offline``: the sweeps' offline ranker, for the comparison)."""
     references, _ = worker.references(image, config)
     if TASK not in references:
         return None
     person = np.logical_or.reduce([obj.mask for obj in references[TASK]])
-    objects = list(load_sample(image).objects)
+    sample = load_sample(image)
+    objects = list(sample.objects)
     ranking = task_model_ranking(objects, person)
-    offline = get_ranker("offline").rank(load_sample(image).image, objects, config.ranking_prompt(TASK))
+    offline_order = offline.rank(sample.image, objects, config.ranking_prompt(TASK))
     rows = []
     for unit in work_units(config):
         if unit.image == image and unit.codec == "sdcomp-lite" and unit.variant.startswith("offline"):
             unit = replace(unit, variant=ORACLE + unit.variant[len("offline"):])
             rows += worker.run_unit(unit, config, (references, {}), {TASK: ranking})
-    line = (f"| {image} | {', '.join(offline.labels(objects))} | "
+    line = (f"| {image} | {', '.join(offline_order.labels(objects))} | "
             + ", ".join(f"{label} ({ranking.scores[i]:.2f})" for label, i in zip(ranking.labels(objects), ranking.order))
             + " |")
     return rows, line
@@ -73,6 +75,7 @@ def rate_points(config: SweepConfig, image: str) -> tuple[list[dict], str] | Non
 
 def main() -> None:
     rows, orders, anchors = [], [], []
+    offline = get_ranker("offline")  # loads its text model once
     for sweep in SWEEPS:
         config = SweepConfig.from_json(HERE / f"{sweep}.json")
         try:
@@ -83,7 +86,7 @@ def main() -> None:
         config = replace(config, tasks=(TASK,), codecs=())
         for image in config.images:
             try:
-                found = rate_points(config, image)
+                found = rate_points(config, image, offline)
             except DataFileError as error:  # the shared COCO photographs are absent
                 print(f"{image} skipped: {error}")
                 continue
