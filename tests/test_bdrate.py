@@ -115,3 +115,48 @@ def test_float_noise_in_a_saturated_score_is_not_a_rise():
     assert smoothed_front([noisy]) == [(0.1, 1.0)]
     result = bd_rate([(0.05, 0.5), (0.2, 1.0)], noisy)
     assert not result.defined and "saturated" in result.reason
+
+
+@pytest.mark.parametrize("method", ["pchip", "akima"])
+def test_pchip_and_akima_are_both_exact_on_straight_lines_in_log_rate(method):
+    # log-rate = 0.5 + 1.2 s (anchor) and 0.2 + 1.2 s (test) on scores 0..4: every point of the test
+    # curve costs e^-0.3 times the anchor's, whatever the interpolation
+    scores = [0.0, 0.7, 1.5, 2.1, 3.0, 4.0]
+    anchor = [(math.exp(0.5 + 1.2 * s), s) for s in scores]
+    test = [(math.exp(0.2 + 1.2 * s), s) for s in scores[1:]]
+    assert bd_rate(anchor, test, method=method).percent == pytest.approx(100 * math.expm1(-0.3), rel=1e-12)
+    assert bd_rate(ANCHOR, _scaled(ANCHOR, 0.5), method=method).percent == pytest.approx(-50.0, abs=1e-9)
+
+
+def test_akima_differs_from_pchip_on_a_bent_curve_and_matches_the_bjontegaard_package():
+    import warnings
+
+    import bjontegaard
+
+    anchor = [(0.1, 0.2), (0.2, 0.55), (0.4, 0.62), (0.8, 0.9), (1.6, 0.93)]
+    test = [(0.08, 0.25), (0.15, 0.4), (0.35, 0.75), (0.7, 0.85), (1.5, 0.95)]
+    results = {method: bd_rate(anchor, test, method=method).percent for method in ("pchip", "akima")}
+    assert results["pchip"] != pytest.approx(results["akima"], abs=1e-3)  # the choice is real
+    for method, percent in results.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reference = bjontegaard.bd_rate(*zip(*anchor), *zip(*test), method=method, require_matching_points=False,
+                                            min_overlap=0.0)
+        assert percent == pytest.approx(reference, rel=1e-9)
+
+
+def test_a_two_point_front_is_a_straight_line_for_akima_too():
+    anchor, test = [(0.1, 0.2), (0.4, 0.8)], [(0.05, 0.1), (0.3, 0.5), (0.5, 0.9)]
+    assert bd_rate(anchor, test, method="akima").defined
+    assert bd_rate(test, anchor, method="akima").defined
+
+
+def test_an_unknown_method_names_the_choices_and_undefined_results_say_their_kind():
+    from sdcomp_lite.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="pchip, akima"):
+        bd_rate(ANCHOR, ANCHOR, method="cubic")
+    assert bd_rate(ANCHOR, [(0.1, 1.0), (0.3, 1.0)]).kind == "saturated"
+    assert bd_rate(ANCHOR, [(0.2, 0.5)]).kind == "too few points"
+    assert bd_rate(ANCHOR, [(0.3, 0.95), (0.6, 0.99)]).kind == "no overlap"
+    assert bd_rate(ANCHOR, _scaled(ANCHOR, 2)).kind == ""

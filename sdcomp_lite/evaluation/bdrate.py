@@ -11,9 +11,18 @@ which never overshoots between points). Over the score interval both curves cove
     BD-rate = exp( mean over s of [ln R_test(s) - ln R_anchor(s)] ) - 1,
 
 in percent: -20% means the test needs 20% fewer bits for the same score on average. The same curve
-at twice the rate gives exactly +100%, at half the rate -50%. Undefined (NaN, with a reason) when a
-curve has fewer than 2 points, when its score does not rise with rate (a *saturated* metric, e.g.
-1.0 already at the lowest rate), or when the score intervals do not overlap.
+at twice the rate gives exactly +100%, at half the rate -50%. Undefined (NaN, with a reason and a
+``kind``) when a curve has fewer than 2 points (``"too few points"``), when its score does not rise
+with rate (``"saturated"``, e.g. 1.0 already at the lowest rate), or when the score intervals do not
+overlap (``"no overlap"``).
+
+**Interpolation.** ``method="pchip"`` (the default, and every number the report has printed so
+far) or ``method="akima"`` (scipy's :class:`~scipy.interpolate.Akima1DInterpolator`, which the
+``bjontegaard`` package and the VVC common test conditions' spreadsheet offer beside pchip). Both
+are exact on a straight line of log-rate against score; on real curves they differ by a fraction of
+a percent. A front of 2 points is a straight line for both (as in ``bjontegaard``). The statistics
+over many photographs (:mod:`sdcomp_lite.evaluation.statistics`) report both side by side;
+docs/evaluation.md states the whole procedure.
 
 **Fronts of noisy task scores.** A task metric is noisy: one lucky point (a detector that happens
 to fire at a low rate) lifts a raw Pareto front and flatters its codec. So the report uses a
@@ -39,25 +48,33 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
+from scipy.interpolate import Akima1DInterpolator, PchipInterpolator
 from scipy.optimize import isotonic_regression
+
+from sdcomp_lite.errors import InvalidParameterError
 
 Point = tuple[float, float]  # (rate, score): rate in any positive unit (bpp, bytes), higher score = better
 
 
 @dataclass(frozen=True)
 class BDResult:
-    """A BD-rate in percent (negative: fewer bits than the anchor), or NaN and why."""
+    """A BD-rate in percent (negative: fewer bits than the anchor), or NaN and why.
+
+    ``kind`` names the reason's class when undefined: one of :data:`UNDEFINED_KINDS` (else "").
+    """
 
     percent: float
     reason: str = ""
     interval: tuple[float, float] = (math.nan, math.nan)  # the score interval averaged over
+    kind: str = ""
 
     @property
     def defined(self) -> bool:
         return not math.isnan(self.percent)
 
 
+METHODS = ("pchip", "akima")  # interpolation of log-rate over score; the first is the default
+UNDEFINED_KINDS = ("too few points", "saturated", "no overlap")
 SCORE_DECIMALS = 9  # scores equal to this many decimals are one score (float noise is not a rise)
 
 
@@ -107,38 +124,54 @@ def raw_front(settings: Iterable[Iterable[Point]]) -> list[Point]:
     return pareto_front(point for setting in settings for point in setting)
 
 
-def _undefined(anchor: list[Point], test: list[Point]) -> str:
+def _undefined(anchor: list[Point], test: list[Point]) -> tuple[str, str]:
+    """``(reason, kind)`` when the BD-rate is undefined, else ``("", "")``."""
     for name, points in (("anchor", anchor), ("test", test)):
         if len(points) < 2:
-            return f"the {name} has fewer than 2 points"
+            return f"the {name} has fewer than 2 points", "too few points"
     for name, points in (("anchor", anchor), ("test", test)):
         if len(pareto_front(points)) < 2:
             best = max(s for _, s in points)
-            return f"saturated: the {name}'s score does not rise with rate (it is {best:.3g} from its lowest rate)"
-    return ""
+            return f"saturated: the {name}'s score does not rise with rate (it is {best:.3g} from its lowest rate)", "saturated"
+    return "", ""
 
 
-def bd_rate(anchor: Sequence[Point], test: Sequence[Point]) -> BDResult:
+def check_method(method: str) -> str:
+    """``method`` if it is one of :data:`METHODS`; otherwise :class:`InvalidParameterError` naming them."""
+    if method not in METHODS:
+        raise InvalidParameterError(f"unknown BD-rate interpolation {method!r}; choose one of: {', '.join(METHODS)}")
+    return method
+
+
+def bd_rate(anchor: Sequence[Point], test: Sequence[Point], method: str = "pchip") -> BDResult:
     """BD-rate of ``test`` against ``anchor`` in percent; see the module docstring for the rule.
 
-    Both are sequences of ``(rate, score)``; each is reduced to its Pareto front first.
+    Both are sequences of ``(rate, score)``; each is reduced to its Pareto front first. ``method``:
+    ``"pchip"`` (default) or ``"akima"``, the interpolation of log-rate over score.
     """
+    check_method(method)
     anchor, test = _clean(anchor), _clean(test)
-    reason = _undefined(anchor, test)
+    reason, kind = _undefined(anchor, test)
     if reason:
-        return BDResult(math.nan, reason)
+        return BDResult(math.nan, reason, kind=kind)
     anchor_front, test_front = pareto_front(anchor), pareto_front(test)
     low = max(anchor_front[0][1], test_front[0][1])
     high = min(anchor_front[-1][1], test_front[-1][1])
     if not low < high:
         return BDResult(math.nan, f"the score ranges do not overlap (anchor {anchor_front[0][1]:.3g}..{anchor_front[-1][1]:.3g}, "
-                                  f"test {test_front[0][1]:.3g}..{test_front[-1][1]:.3g})")
-    mean_log_ratio = (_log_rate_integral(test_front, low, high) - _log_rate_integral(anchor_front, low, high)) / (high - low)
+                                  f"test {test_front[0][1]:.3g}..{test_front[-1][1]:.3g})", kind="no overlap")
+    mean_log_ratio = (_log_rate_integral(test_front, low, high, method)
+                      - _log_rate_integral(anchor_front, low, high, method)) / (high - low)
     return BDResult(100.0 * math.expm1(mean_log_ratio), "", (low, high))
 
 
-def _log_rate_integral(front: list[Point], low: float, high: float) -> float:
-    """The integral of ln(rate) over score from ``low`` to ``high``, pchip-interpolated."""
+def _log_rate_integral(front: list[Point], low: float, high: float, method: str = "pchip") -> float:
+    """The integral of ln(rate) over score from ``low`` to ``high``, interpolated by ``method``.
+
+    Akima needs 3 points; 2 points are a straight line (pchip gives the same line), as in ``bjontegaard``.
+    """
     scores = np.array([s for _, s in front])
     log_rates = np.log([r for r, _ in front])
+    if method == "akima" and len(front) > 2:
+        return float(Akima1DInterpolator(scores, log_rates).integrate(low, high))
     return float(PchipInterpolator(scores, log_rates).integrate(low, high))
