@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +42,18 @@ def data_dir() -> Path:
     return folder
 
 
-def list_samples(folder: Path | None = None) -> list[str]:
-    """Names of the sample images, e.g. ``["astronaut", "chelsea", "coffee", "rocket"]``."""
-    path = (folder or data_dir()) / "annotations.json"
+def list_samples(folder: str | Path | None = None) -> list[str]:
+    """Names of the sample images, e.g. ``["astronaut", "chelsea", "coffee", "rocket"]``.
+
+    ``folder``: a folder with an ``annotations.json`` (default ``data/``), or the dataset name
+    ``"coco-val128"`` (a string), whose names are ``"coco-val128/<COCO image id>"`` in id order,
+    e.g. ``"coco-val128/139"``; each one loads with :func:`load_sample`.
+    """
+    if isinstance(folder, str) and folder == COCO_VAL128:
+        path = coco_val128_dir() / "annotations.json"
+        images, _, _ = _coco_parts(_read_json(path), path)
+        return [f"{COCO_VAL128}/{image['id']}" for image in sorted(images, key=lambda image: image["id"])]
+    path = (Path(folder) if folder else data_dir()) / "annotations.json"
     images, _, _ = _coco_parts(_read_json(path), path)
     return [Path(image["file_name"]).stem for image in images]
 
@@ -59,12 +68,31 @@ def coco7_dir() -> Path:
     return folder
 
 
+COCO_VAL128 = "coco-val128"
+
+
+def coco_val128_dir() -> Path:
+    """The 128 shared COCO val2017 photographs (held out: never copied into the repository):
+    ``$SDCOMP_COCO_VAL128`` if set, else ``../shared/data/coco-val128`` beside the repository.
+    It holds ``annotations.json`` (COCO format) and ``images/``."""
+    configured = os.environ.get("SDCOMP_COCO_VAL128")
+    folder = Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "data" / COCO_VAL128
+    if not (folder / "annotations.json").is_file():
+        raise DataFileError(f"the shared COCO photographs {COCO_VAL128} are not at {folder}; "
+                            "set SDCOMP_COCO_VAL128 to their folder.")
+    return folder
+
+
 def load_sample(name: str, folder: Path | None = None) -> Sample:
     """Load one sample image and its objects (source ``"annotations"``, importance 1.0).
 
-    Names starting with ``coco-`` are the held-out shared COCO photographs (:func:`coco7_dir`),
-    which benchmarks use to check numbers on images outside the repository.
+    Names starting with ``coco-val128/`` are the 128 shared COCO val2017 photographs, named by
+    their COCO image id (``"coco-val128/139"``; see :func:`load_coco_val128`); other names starting
+    with ``coco-`` are the seven held-out shared COCO photographs (:func:`coco7_dir`). Benchmarks use
+    both to check numbers on images outside the repository.
     """
+    if folder is None and isinstance(name, str) and name.startswith(COCO_VAL128 + "/"):
+        return load_coco_val128(name.removeprefix(COCO_VAL128 + "/"))
     if folder is None and isinstance(name, str) and name.startswith("coco-"):
         held_out = {sample.name: sample for sample in load_coco7(coco7_dir())}
         if name not in held_out:
@@ -145,6 +173,59 @@ def load_coco7(folder: str | Path) -> list[Sample]:
             objects.append(SceneObject(number, item["category"], (x, y, x + w, y + h), mask, 1.0, 1.0, "coco7"))
         samples.append(Sample(f"coco-{record['img_id']}", image, tuple(objects), "COCO val2017", "see COCO"))
     return samples
+
+
+def load_coco_val128(image_id: str | int, folder: str | Path | None = None) -> Sample:
+    """One of the 128 shared COCO val2017 photographs with its annotated objects (only its own
+    pixels are decoded and only its own masks are built).
+
+    ``image_id``: the COCO image id (``139`` or ``"139"``); the sample is named ``"coco-val128/139"``.
+    ``folder``: default :func:`coco_val128_dir`. Labels are COCO class names; masks come from the
+    COCO polygons (source ``"annotations"``). The photographs whose annotations have no polygon
+    (28 of the 128) get box masks, marked by the objects' source ``"annotations/box"`` and the
+    sample's ``source``. Order: people first, then larger boxes first (ties by annotation id),
+    numbered 1, 2, ... in that order; importance 1.0 (a ranker sets it).
+    """
+    folder = Path(folder) if folder else coco_val128_dir()
+    path = folder / "annotations.json"
+    images, annotations, names = _coco_parts(_read_json(path), path)
+    wanted = str(image_id)
+    matches = [info for info in images if str(info["id"]) == wanted]
+    if not matches:
+        choices = sorted(info["id"] for info in images)
+        raise DataFileError(f"no photograph {COCO_VAL128}/{wanted} in {path}; use a COCO image id such as "
+                            f"{COCO_VAL128}/{choices[0] if choices else 139} (list_samples({COCO_VAL128!r}) lists all).")
+    info = matches[0]
+    image = to_uint8_array(load_image(folder / "images" / info["file_name"]))
+    height, width = image.shape[:2]
+    _check_declared_size(info, height, width, path)
+    own = [ann for ann in annotations if ann["image_id"] == info["id"]]
+    ordered = sorted(own, key=lambda ann: (names.get(ann.get("category_id")) != "person", -_box_area(ann), ann["id"]))
+    objects = []
+    for number, ann in enumerate(ordered, start=1):
+        obj = _object(ann, names, height, width, f"{path}: annotation {ann['id']}")
+        boxed = ann.get("segmentation") in (None, [])
+        objects.append(replace(obj, object_id=number, source="annotations/box" if boxed else "annotations"))
+    boxes_only = any(obj.source == "annotations/box" for obj in objects)
+    source = "COCO val2017" + (" (no polygons: box masks)" if boxes_only else "")
+    return Sample(f"{COCO_VAL128}/{info['id']}", image, tuple(objects), source, "see COCO (CC BY 4.0 annotations)")
+
+
+def _box_area(ann: dict) -> float:
+    """The area of an annotation's bbox for ordering (0 when malformed: :func:`_object` refuses it later)."""
+    box = ann.get("bbox")
+    numbers = [_finite(v) for v in box] if isinstance(box, list) and len(box) == 4 else [None]
+    return 0.0 if None in numbers else max(numbers[2], 0.0) * max(numbers[3], 0.0)
+
+
+def _check_declared_size(info: dict, height: int, width: int, path: Path) -> None:
+    """Refuse an image entry whose declared ``width``/``height`` differ from the pixels (its boxes would miss)."""
+    declared = (info.get("width", width), info.get("height", height))
+    if declared != (width, height):
+        raise DataFileError(
+            f"{path}: image {info['file_name']!r} declares {_show(declared[0])}x{_show(declared[1])} but its file is "
+            f"{width}x{height}; fix 'width'/'height' (and its annotations) or use the right image file."
+        )
 
 
 def _coco_parts(coco: dict, path: Path) -> tuple[list[dict], list[dict], dict[int, str]]:
