@@ -3,13 +3,18 @@
 - :func:`mask_iou`: intersection over union of two boolean masks (two empty masks: 1.0).
 - :func:`box_iou`: pairwise IoU of ``(x0, y0, x1, y1)`` boxes (torchvision's ``box_iou``).
 - :func:`psnr` and :func:`ms_ssim` (via pytorch-msssim, as CompressAI uses).
+- :func:`box_average_precision`: COCO box AP50 and AP[.5:.95] (pycocotools), class-aware or not,
+  shared by grounding's scores and the detection tasks.
 
 Taught in notebooks/00_quickstart.ipynb (PSNR) and notebooks/01_grounding.ipynb (IoU).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import io
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -69,3 +74,76 @@ def box_iou(first: Sequence[Box] | np.ndarray, second: Sequence[Box] | np.ndarra
     a = torch.as_tensor(np.asarray(first, dtype=np.float64).reshape(-1, 4))
     b = torch.as_tensor(np.asarray(second, dtype=np.float64).reshape(-1, 4))
     return np.nan_to_num(_torchvision_box_iou(a, b).numpy(), nan=0.0)
+
+
+@dataclass(frozen=True)
+class BoxAP:
+    """COCO box average precision (pycocotools), each in [0, 1]; NaN when no reference object counts.
+
+    Attributes:
+        ap50: AP at IoU 0.5 ("AP50", the headline of MPEG FCM/VCM detection results).
+        ap: AP averaged over IoU 0.50, 0.55, ..., 0.95 ("AP", COCO's primary metric).
+    """
+
+    ap50: float
+    ap: float
+
+
+def box_average_precision(pairs, class_agnostic: bool = False, classes: Collection[str] | None = None) -> BoxAP:
+    """COCO box AP of ``(predicted, reference)`` pairs, one pair per image, with pycocotools' COCOeval.
+
+    Objects need ``label``, ``box`` ``(x0, y0, x1, y1)`` in pixels and, for predictions, ``score``
+    (a :class:`~sdcomp_lite.types.SceneObject` has them). Class-aware by default: a prediction
+    matches only a reference of its label, and AP is the mean over the labels that have a
+    reference object (a predicted label with no reference object costs nothing, as in COCO). With
+    ``class_agnostic`` every object is one class. ``classes`` keeps only those labels' AP (e.g. the
+    classes a prompt names). 100 detections per image at most count (COCO's ``maxDets``).
+
+    NaN when no counted reference object exists; 0.0 when there are some but no prediction.
+    """
+    def label_of(obj) -> str:
+        return "object" if class_agnostic else str(obj.label)
+
+    categories = sorted({label_of(o) for predicted, reference in pairs for o in [*predicted, *reference]})
+    category_id = {name: index + 1 for index, name in enumerate(categories)}
+    images, annotations, detections = [], [], []
+    for image_id, (predicted, reference) in enumerate(pairs, start=1):
+        images.append({"id": image_id})
+        for obj, box in zip(reference, _boxes_xywh(reference)):
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": category_id[label_of(obj)],
+                                "bbox": box.tolist(), "area": float(box[2] * box[3]), "iscrowd": 0})
+        for obj, box in zip(predicted, _boxes_xywh(predicted)):
+            detections.append({"image_id": image_id, "category_id": category_id[label_of(obj)],
+                               "bbox": box.tolist(), "score": float(obj.score)})
+    counted = set(categories) if classes is None else set(categories) & set(classes)
+    referenced = sorted({categories[a["category_id"] - 1] for a in annotations} & counted)
+    if not referenced:
+        return BoxAP(float("nan"), float("nan"))
+    if not detections:
+        return BoxAP(0.0, 0.0)
+    precision = _coco_precision(images, annotations, detections, category_id)  # (IoU thresholds, recall points, categories)
+    columns = [category_id[name] - 1 for name in referenced]
+    kept = np.where(precision[:, :, columns] > -1, precision[:, :, columns], 0.0)
+    return BoxAP(float(kept[0].mean()), float(kept.mean()))
+
+
+def _boxes_xywh(objects) -> np.ndarray:
+    """``(x0, y0, x1, y1)`` boxes as COCO's ``[x, y, width, height]``: float64 (N, 4)."""
+    return np.array([[o.box[0], o.box[1], o.box[2] - o.box[0], o.box[3] - o.box[1]] for o in objects], float).reshape(-1, 4)
+
+
+def _coco_precision(images: list[dict], annotations: list[dict], detections: list[dict],
+                    category_id: dict[str, int]) -> np.ndarray:
+    """COCOeval's precision for all areas and 100 detections: (10 IoU thresholds, 101 recall points, K), -1 where undefined."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
+        ground_truth = COCO()
+        ground_truth.dataset = {"images": images, "annotations": annotations,
+                                "categories": [{"id": i, "name": n} for n, i in category_id.items()]}
+        ground_truth.createIndex()
+        evaluation = COCOeval(ground_truth, ground_truth.loadRes(detections), "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+    return evaluation.eval["precision"][:, :, :, 0, -1]

@@ -1,7 +1,8 @@
 """How good is a grounder? Box AP at IoU 0.5 (pycocotools) and mask IoU of matched objects.
 
 Three plain functions: :func:`match_objects` pairs found and reference objects of one image,
-:func:`box_ap50` is COCO's average precision over several images, and :func:`score_grounding`
+:func:`box_ap50` is COCO's average precision over several images (pycocotools, through
+:func:`sdcomp_lite.metrics.box_average_precision`), and :func:`score_grounding`
 reports both. Overlaps come from :func:`sdcomp_lite.metrics.box_iou` and :func:`~sdcomp_lite.metrics.mask_iou`.
 
 Taught in notebooks/01_grounding.ipynb.
@@ -9,16 +10,12 @@ Taught in notebooks/01_grounding.ipynb.
 
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass
 
 import numpy as np
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 from scipy.optimize import linear_sum_assignment
 
-from sdcomp_lite.metrics import box_iou, mask_iou
+from sdcomp_lite.metrics import box_average_precision, box_iou, mask_iou
 from sdcomp_lite.types import SceneObject
 
 IOU_THRESHOLD = 0.5
@@ -58,10 +55,6 @@ class GroundingScore:
     references: int
 
 
-def _boxes_xywh(objects) -> np.ndarray:
-    return np.array([[o.box[0], o.box[1], o.box[2] - o.box[0], o.box[3] - o.box[1]] for o in objects], float).reshape(-1, 4)
-
-
 Pairs = list[tuple[list[SceneObject], list[SceneObject]]]
 
 
@@ -69,38 +62,10 @@ def box_ap50(pairs: Pairs, class_agnostic: bool = True) -> float:
     """COCO box AP at IoU 0.5 (pycocotools) of ``(predicted, reference)`` pairs, one pair per image.
 
     NaN when there is no reference object; 0.0 when there are references but no predictions.
-    With ``class_agnostic`` every object counts as one class.
+    With ``class_agnostic`` every object counts as one class. The COCOeval wrapper lives in
+    :func:`sdcomp_lite.metrics.box_average_precision` (which also gives AP[.5:.95]).
     """
-    def label_of(obj: SceneObject) -> str:
-        return "object" if class_agnostic else obj.label
-
-    categories = sorted({label_of(o) for pred, ref in pairs for o in list(pred) + list(ref)})
-    category_id = {name: index + 1 for index, name in enumerate(categories)}
-    images, annotations, detections = [], [], []
-    for image_id, (predicted, reference) in enumerate(pairs, start=1):
-        images.append({"id": image_id})
-        for ref, box in zip(reference, _boxes_xywh(reference)):
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": category_id[label_of(ref)],
-                                "bbox": box.tolist(), "area": float(box[2] * box[3]), "iscrowd": 0})
-        for pred, box in zip(predicted, _boxes_xywh(predicted)):
-            detections.append({"image_id": image_id, "category_id": category_id[label_of(pred)],
-                               "bbox": box.tolist(), "score": float(pred.score)})
-    if not annotations:
-        return float("nan")
-    if not detections:
-        return 0.0
-    with contextlib.redirect_stdout(io.StringIO()):
-        ground_truth = COCO()
-        ground_truth.dataset = {"images": images, "annotations": annotations,
-                                "categories": [{"id": i, "name": n} for n, i in category_id.items()]}
-        ground_truth.createIndex()
-        evaluation = COCOeval(ground_truth, ground_truth.loadRes(detections), "bbox")
-        evaluation.params.iouThrs = np.array([IOU_THRESHOLD])
-        evaluation.evaluate()
-        evaluation.accumulate()
-    precision = evaluation.eval["precision"][0, :, :, 0, -1]  # recall points x categories, all areas, 100 dets
-    present = precision[:, (precision > -1).any(axis=0)]
-    return float(np.mean(np.where(present > -1, present, 0))) if present.size else 0.0
+    return box_average_precision(pairs, class_agnostic=class_agnostic).ap50
 
 
 def match_objects(predicted: list[SceneObject], reference: list[SceneObject], class_agnostic: bool = True,
