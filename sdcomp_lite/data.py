@@ -16,7 +16,7 @@ from pycocotools import mask as mask_utils
 
 from sdcomp_lite.errors import DataFileError, InvalidObjectError
 from sdcomp_lite.images import load_image, to_uint8_array
-from sdcomp_lite.types import MAX_IMPORTANCE, SceneObject, box_mask
+from sdcomp_lite.types import MAX_IMPORTANCE, MAX_OBJECTS, SceneObject, box_mask
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,16 +110,22 @@ def load_coco(path: str | Path, image_root: str | Path | None = None) -> dict[st
 
     Each annotation may carry a ``label`` (an instance name such as ``"left eye"``); otherwise
     its category name is used. Everything is checked before use: a malformed entry raises
-    :class:`DataFileError` naming it and what to fix (see :func:`objects_from_coco_file`).
+    :class:`DataFileError` naming it and what to fix (see :func:`objects_from_coco_file`), and so
+    do two images with the same file stem (``a/x.jpg`` and ``b/x.png``: which is which?).
     """
     path = Path(path)
     coco = _read_json(path)
     root = Path(image_root) if image_root else path.parent
     images, annotations, names = _coco_parts(coco, path)
+    stems = [Path(info["file_name"]).stem for info in images]
+    for stem in stems:
+        if stems.count(stem) > 1:
+            _ambiguous(path, stem, [info for info in images if Path(info["file_name"]).stem == stem])
     samples = {}
     for info in images:
         image = to_uint8_array(load_image(root / info["file_name"]))
         height, width = image.shape[:2]
+        _check_declared_size(info, height, width, path)
         objects = _objects_of_image(annotations, info["id"], names, height, width, path)
         name = Path(info["file_name"]).stem
         samples[name] = Sample(name, image, tuple(objects), info.get("source", ""), info.get("license", ""))
@@ -136,13 +142,33 @@ def objects_from_coco_file(path: str | Path, image_name: str, height: int, width
     (at least 6) of finite coordinates (clipped to the image); RLE masks (``counts`` compressed as
     a string, or uncompressed as a list of whole numbers) have the image's ``size`` and counts that
     cover it exactly.
+
+    Also refused before any mask is built: an image entry whose declared ``width``/``height`` are
+    not ``width`` x ``height`` (its boxes would land elsewhere); two entries matching ``image_name``
+    (``a/x.jpg`` and ``b/x.jpg``; an exact base-name match wins over a stem match); more objects
+    than the container holds or than :data:`MAX_MASK_BYTES` of masks; a polygon of over
+    :data:`MAX_POLYGON_POINTS` points, an object of over :data:`MAX_POLYGONS` polygons or an outline
+    longer than :data:`MAX_OUTLINE` pixels (pycocotools allocates per outline pixel and crashes on
+    huge ones). Boxes and masks refer to the picture as displayed (EXIF orientation applied, see
+    :func:`~sdcomp_lite.images.load_image`).
     """
     path = Path(path)
     images, annotations, names = _coco_parts(_read_json(path), path)
-    matches = [i for i in images if Path(i["file_name"]).stem == Path(image_name).stem]
+    stem = Path(image_name).stem
+    matches = [i for i in images if Path(i["file_name"]).stem == stem]
+    if len(matches) > 1:
+        exact = [i for i in matches if Path(i["file_name"]).name == Path(image_name).name]
+        matches = exact if len(exact) == 1 else _ambiguous(path, stem, matches)
     if not matches:
-        raise DataFileError(f"{path} has no image called {Path(image_name).stem!r}.")
+        raise DataFileError(f"{path} has no image called {stem!r}.")
+    _check_declared_size(matches[0], height, width, path)
     return _objects_of_image(annotations, matches[0]["id"], names, height, width, path)
+
+
+def _ambiguous(path: Path, stem: str, matches: list[dict]) -> list[dict]:
+    names = ", ".join(repr(info["file_name"]) for info in matches[:4])
+    raise DataFileError(f"{path}: {len(matches)} images are called {stem!r} ({names}); the image is matched by file "
+                        "name, so give each image its own name (or keep one entry per file).")
 
 
 def load_coco7(folder: str | Path) -> list[Sample]:
@@ -150,29 +176,75 @@ def load_coco7(folder: str | Path) -> list[Sample]:
 
     Only "thing" objects (COCO ids 1-90) are returned; each instance mask is approximated by
     its class's pixels of the COCO-Stuff label map inside its box (the map is semantic, not
-    per instance).
+    per instance). Each line of ``annotations.jsonl`` is checked first: a malformed one raises
+    :class:`DataFileError` naming the line and what to fix.
     """
     folder = Path(folder)
     index = folder / "annotations.jsonl"
     if not index.is_file():
         raise DataFileError(f"not found: {index}")
+    try:
+        lines = index.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise DataFileError(f"{index} is not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8.") from None
+    except OSError as error:
+        raise DataFileError(f"cannot read {index}: {error}") from error
     samples = []
-    for line in index.read_text().splitlines():
-        if not line.strip():
-            continue
-        record = json.loads(line)
-        stem = Path(record["img_fn"]).stem
-        image = to_uint8_array(load_image(folder / f"{stem}.jpg"))
-        label_map = np.asarray(load_image(folder / f"{stem}.png"))
-        objects = []
-        for number, item in enumerate(record["bboxes"], start=1):
-            if not 1 <= item["category_id"] <= 90:
-                continue
-            x, y, w, h = item["bbox"]
-            mask = box_mask((x, y, x + w, y + h), *label_map.shape) & (label_map == item["category_id"] - 1)
-            objects.append(SceneObject(number, item["category"], (x, y, x + w, y + h), mask, 1.0, 1.0, "coco7"))
-        samples.append(Sample(f"coco-{record['img_id']}", image, tuple(objects), "COCO val2017", "see COCO"))
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            samples.append(_coco7_sample(folder, line, f"{index}, line {number}"))
     return samples
+
+
+_COCO7_LINE = ('{"img_fn": "imgs/0.jpg", "img_id": "4495", "bboxes": [{"bbox": [x, y, w, h], "category": "tv", '
+               '"category_id": 72}, ...]}')
+
+
+def _coco7_sample(folder: Path, line: str, where: str) -> Sample:
+    """One line of coco7's ``annotations.jsonl`` as a sample (checked before any pixel is read)."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError) as error:
+        raise DataFileError(f"{where} is not valid JSON ({str(error)[:120]}); each line is one object: {_COCO7_LINE}") from None
+    if not isinstance(record, dict):
+        raise DataFileError(f"{where} must be a JSON object like {_COCO7_LINE}; got {_show(record)}.")
+    name, image_id, items = record.get("img_fn"), record.get("img_id"), record.get("bboxes")
+    if not isinstance(name, str) or not Path(name).stem or not (isinstance(image_id, str) and image_id.isdigit()
+                                                                or _whole_id(image_id) is not None):
+        raise DataFileError(f"{where} needs 'img_fn' (the image's file name) and 'img_id' (its COCO id, digits), "
+                            f"e.g. {_COCO7_LINE}.")
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise DataFileError(f"{where} needs 'bboxes': a list of objects such as {{\"bbox\": [x, y, w, h], "
+                            f"\"category\": \"tv\", \"category_id\": 72}}; got {_show(items)}.")
+    checked = [_coco7_item(item, f"{where}, bboxes[{position}]") for position, item in enumerate(items)]
+    stem = Path(name).stem
+    image = to_uint8_array(load_image(folder / f"{stem}.jpg"))
+    label_map = np.asarray(load_image(folder / f"{stem}.png"))
+    if label_map.shape != image.shape[:2]:
+        raise DataFileError(f"{where}: the label map {stem}.png is {label_map.shape[1]}x{label_map.shape[0]} (or not one "
+                            f"channel) but {stem}.jpg is {image.shape[1]}x{image.shape[0]}; use the matching pair.")
+    objects = []
+    for number, (category, category_id, (x, y, w, h)) in enumerate(checked, start=1):
+        if not 1 <= category_id <= 90:
+            continue
+        mask = box_mask((x, y, x + w, y + h), *label_map.shape) & (label_map == category_id - 1)
+        objects.append(SceneObject(number, category, (x, y, x + w, y + h), mask, 1.0, 1.0, "coco7"))
+    return Sample(f"coco-{image_id}", image, tuple(objects), "COCO val2017", "see COCO")
+
+
+def _coco7_item(item: dict, where: str) -> tuple[str, int, tuple[float, float, float, float]]:
+    """(category name, category id, (x, y, w, h)) of one checked coco7 box."""
+    box = item.get("bbox")
+    numbers = [_finite(v) for v in box] if isinstance(box, list) else []
+    if len(numbers) != 4 or None in numbers or numbers[2] < 0 or numbers[3] < 0:
+        raise DataFileError(f"{where}: 'bbox' must be [x, y, width, height], four finite numbers with width and "
+                            f"height >= 0; got {_show(box)}.")
+    category, category_id = item.get("category"), item.get("category_id")
+    if not isinstance(category, str) or _whole_id(category_id) is None:
+        raise DataFileError(f"{where}: needs 'category' (a name in quotes, e.g. \"tv\") and 'category_id' ({_ID_RULE}); "
+                            f"got {_show(category)} and {_show(category_id)}.")
+    x, y, w, h = numbers
+    return category, category_id, (x, y, w, h)
 
 
 def load_coco_val128(image_id: str | int, folder: str | Path | None = None) -> Sample:
@@ -252,16 +324,37 @@ def _coco_parts(coco: dict, path: Path) -> tuple[list[dict], list[dict], dict[in
     return images, annotations, names
 
 
+MAX_POLYGON_POINTS = 10_000  # points in one polygon (COCO's own have at most a few hundred)
+MAX_POLYGONS = 1_000  # polygons in one object
+MAX_OUTLINE = 2_000_000  # pixels along one object's polygons (pycocotools allocates about 40 bytes per pixel)
+MAX_MASK_BYTES = 2**31  # objects x height x width: the bool masks of one image (2 GiB)
+
+
 def _objects_of_image(annotations: list[dict], image_id: int, names: dict[int, str], height: int, width: int,
                       path: Path) -> list[SceneObject]:
-    objects = [_object(ann, names, height, width, f"{path}: annotation {ann['id']}")
-               for ann in annotations if ann["image_id"] == image_id]
+    own = [ann for ann in annotations if ann["image_id"] == image_id]
+    _check_budget(own, height, width, path)
+    for ann in own:  # every outline checked before pycocotools sees any
+        _polygons(ann.get("segmentation"), height, width, f"{path}: annotation {ann['id']}")
+    objects = [_object(ann, names, height, width, f"{path}: annotation {ann['id']}") for ann in own]
     seen: set[int] = set()
     for obj in objects:
         if obj.object_id in seen:
             raise DataFileError(f"{path}: annotation id {obj.object_id} is used twice in one image; give each its own id.")
         seen.add(obj.object_id)
     return objects
+
+
+def _check_budget(own: list[dict], height: int, width: int, path: Path) -> None:
+    """Refuse an image with more objects than the container holds or than fit in :data:`MAX_MASK_BYTES` of masks."""
+    if len(own) > MAX_OBJECTS:
+        raise DataFileError(f"{path}: {len(own)} annotations for one image; the container holds at most {MAX_OBJECTS} "
+                            "objects. Keep the ones that matter (or merge small ones).")
+    if len(own) * height * width > MAX_MASK_BYTES:
+        raise DataFileError(
+            f"{path}: {len(own)} objects of a {width}x{height} image need {len(own) * height * width / 2**30:.1f} GiB "
+            f"of masks (at most {MAX_MASK_BYTES / 2**30:.0f} GiB); keep fewer objects or downscale the image and its annotations."
+        )
 
 
 _ID_RULE = "a whole number from 0 to 4294967295, written without a decimal point"
@@ -327,10 +420,26 @@ def _mask(segmentation, box: tuple[float, ...], height: int, width: int, where: 
         return box_mask(box, height, width)
     if isinstance(segmentation, dict):
         return _rle_mask(segmentation, height, width, where)
+    polygons = _polygons(segmentation, height, width, where)
+    rle = mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
+    return mask_utils.decode(rle).astype(bool)
+
+
+def _polygons(segmentation, height: int, width: int, where: str) -> list[list[float]]:
+    """The checked polygons of a segmentation, clipped to the image ([] for none or RLE): pycocotools
+    needs finite numbers and crashes on outlines of millions of pixels, so both are bounded here."""
+    if segmentation is None or segmentation == [] or isinstance(segmentation, dict):
+        return []
     if not isinstance(segmentation, list):
         raise DataFileError(f"{where}: 'segmentation' must be a list of polygons or an RLE object, got {_show(segmentation)}.")
-    polygons = []
+    if len(segmentation) > MAX_POLYGONS:
+        raise DataFileError(f"{where}: {len(segmentation)} polygons in one object (at most {MAX_POLYGONS}); "
+                            "simplify the mask or store it as RLE.")
+    polygons, outline = [], 0.0
     for number, polygon in enumerate(segmentation):
+        if isinstance(polygon, list) and len(polygon) > 2 * MAX_POLYGON_POINTS:
+            raise DataFileError(f"{where}: polygon {number} has {len(polygon) // 2} points (at most {MAX_POLYGON_POINTS}); "
+                                "simplify it (e.g. cv2.approxPolyDP) or store the mask as RLE.")
         coordinates = [_finite(v) for v in polygon] if isinstance(polygon, list) else [None]
         if None in coordinates or len(coordinates) < 6 or len(coordinates) % 2:
             raise DataFileError(
@@ -340,9 +449,12 @@ def _mask(segmentation, box: tuple[float, ...], height: int, width: int, where: 
         xy = np.asarray(coordinates, dtype=np.float64).reshape(-1, 2)  # clipped: pycocotools needs sane numbers
         xy[:, 0] = xy[:, 0].clip(0, width)
         xy[:, 1] = xy[:, 1].clip(0, height)
+        outline += float(np.abs(xy - np.roll(xy, 1, axis=0)).max(axis=1).sum())
+        if outline > MAX_OUTLINE:
+            raise DataFileError(f"{where}: its polygons' outline is over {MAX_OUTLINE} pixels long (a zigzag across the "
+                                "image?); simplify them or store the mask as RLE.")
         polygons.append(xy.ravel().tolist())
-    rle = mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
-    return mask_utils.decode(rle).astype(bool)
+    return polygons
 
 
 def _rle_mask(rle: dict, height: int, width: int, where: str) -> np.ndarray:

@@ -279,3 +279,145 @@ def test_load_coco_gives_samples_or_a_package_error(fuzz_folder, path, new):
     except (DataFileError, InvalidImageError):
         return
     assert all(s.image.shape[:2] == (HEIGHT, WIDTH) for s in samples.values())
+
+
+# Issue 20, finding 2: annotation files that made pycocotools allocate gigabytes or crash, and every
+# object's full-size mask built before the object count was checked. Bounds come first, in Python.
+def _coco_file(folder, coco, name="ann.json"):
+    path = folder / name
+    path.write_text(json.dumps(coco))
+    return path
+
+
+def _polygon_coco(polygons, count=1):
+    anns = [{"id": n, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "segmentation": polygons}
+            for n in range(1, count + 1)]
+    return {"images": [{"id": 1, "file_name": "tiny.png"}], "categories": [{"id": 1, "name": "thing"}],
+            "annotations": anns}
+
+
+def _zigzag(points, width, height):
+    return [float(v) for i in range(points) for v in ((0 if i % 2 else width), height * i / points)]
+
+
+def test_a_100000_point_polygon_is_refused_in_a_subprocess_without_a_crash(folder):
+    import subprocess
+    import sys
+
+    path = _coco_file(folder, _polygon_coco([_zigzag(100_000, 4000, 3000)]))
+    script = ("import sys; from sdcomp_lite.data import objects_from_coco_file; from sdcomp_lite.errors import DataFileError\n"
+              "try: objects_from_coco_file(sys.argv[1], 'tiny.png', 3000, 4000)\n"
+              "except DataFileError as error: print('refused:', error)")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]  # a segfault would be -11
+    assert "refused:" in done.stdout and "100000 points (at most 10000)" in done.stdout and "simplify" in done.stdout
+
+
+@pytest.mark.parametrize("polygons, count, height, width, words", [
+    ([[0, 0, 5, 0, 5, 5]] * 1001, 1, HEIGHT, WIDTH, ("1001 polygons in one object", "at most 1000")),
+    ([_zigzag(2_500, 1000, 1000)], 1, 1000, 1000, ("outline is over 2000000 pixels",)),
+    ([[0, 0, 5, 0, 5, 5]], 400, 20_000, 20_000, ("400 objects of a 20000x20000 image need", "GiB of masks")),
+])
+def test_polygon_and_object_bounds_are_checked_before_any_mask(folder, polygons, count, height, width, words):
+    start = time.perf_counter()
+    with pytest.raises(DataFileError) as caught:
+        objects_from_coco_file(_coco_file(folder, _polygon_coco(polygons, count)), "tiny.png", height, width)
+    assert all(word in str(caught.value) for word in words), str(caught.value)
+    assert time.perf_counter() - start < 5  # 400 masks of 20000x20000 would be 160 GB
+
+
+def test_more_objects_than_the_container_holds_are_refused_before_their_masks(folder):
+    from sdcomp_lite.types import MAX_OBJECTS
+
+    path = _coco_file(folder, _polygon_coco([], MAX_OBJECTS + 1))
+    with pytest.raises(DataFileError, match=f"{MAX_OBJECTS + 1} annotations for one image"):
+        objects_from_coco_file(path, "tiny.png", 1, 1)
+
+
+def test_polygons_at_the_bounds_still_rasterise(folder):
+    polygon = _zigzag(3_000, 640, 480)  # 3000 points, an outline of 1.9 million pixels
+    (obj,) = objects_from_coco_file(_coco_file(folder, _polygon_coco([polygon])), "tiny.png", 480, 640)
+    assert obj.mask.shape == (480, 640) and obj.mask.any()
+
+
+# Issue 20, finding 6: a declared size that is not the image's, and two images with one file name.
+def test_a_declared_size_that_is_not_the_images_is_refused(folder):
+    coco = _coco()
+    coco["images"][0].update(width=640, height=480)
+    with pytest.raises(DataFileError, match="declares 640x480 but its file is 20x10"):
+        objects_from_coco_file(_coco_file(folder, coco), "tiny.png", HEIGHT, WIDTH)
+    with pytest.raises(DataFileError, match="declares 640x480"):
+        load_coco(folder / "ann.json")
+    coco["images"][0].update(width=WIDTH, height=HEIGHT)
+    assert len(objects_from_coco_file(_coco_file(folder, coco), "tiny.png", HEIGHT, WIDTH)) == 1
+
+
+def test_two_images_with_one_file_name_are_refused_unless_the_base_name_decides(folder):
+    coco = _coco()
+    coco["images"] = [{"id": 1, "file_name": "a/tiny.png"}, {"id": 2, "file_name": "b/tiny.png"}]
+    path = _coco_file(folder, coco)
+    with pytest.raises(DataFileError, match="2 images are called 'tiny'"):
+        objects_from_coco_file(path, "tiny.png", HEIGHT, WIDTH)
+    with pytest.raises(DataFileError, match="2 images are called 'tiny'"):
+        load_coco(path)
+    coco["images"] = [{"id": 1, "file_name": "tiny.png"}, {"id": 2, "file_name": "tiny.jpg"}]
+    assert len(objects_from_coco_file(_coco_file(folder, coco), "tiny.png", HEIGHT, WIDTH)) == 1  # the exact name
+    assert objects_from_coco_file(_coco_file(folder, coco), "tiny.jpg", HEIGHT, WIDTH) == []
+
+
+def test_the_cli_refuses_a_wrong_declared_size_in_one_line(folder, capsys):
+    from sdcomp_lite.cli import main
+
+    coco = _coco()
+    coco["images"][0].update(width=640, height=480)
+    status = main(["encode", str(folder / "tiny.png"), "--objects", str(_coco_file(folder, coco)),
+                   "-o", str(folder / "x.sdc")])
+    err = capsys.readouterr().err.strip()
+    assert status != 0 and len(err.splitlines()) == 1 and "Traceback" not in err and "declares 640x480" in err, err
+    assert not (folder / "x.sdc").exists()
+
+
+# Issue 20, finding 10: coco7-style files (load_sample("coco-N")) with a bad line.
+@pytest.fixture
+def coco7_folder(tmp_path, monkeypatch):
+    Image.new("RGB", (WIDTH, HEIGHT), (1, 2, 3)).save(tmp_path / "0.jpg")
+    Image.new("L", (WIDTH, HEIGHT), 71).save(tmp_path / "0.png")
+    monkeypatch.setenv("SDCOMP_COCO7", str(tmp_path))
+    return tmp_path
+
+
+GOOD_LINE = {"img_fn": "imgs/0.jpg", "img_id": "4495", "bboxes": [{"bbox": [1, 1, 5, 5], "category": "tv", "category_id": 72}]}
+
+
+@pytest.mark.parametrize("line, words", [
+    ("{not json", ("line 2", "not valid JSON")),
+    ("[1, 2]", ("line 2", "must be a JSON object")),
+    (json.dumps({k: v for k, v in GOOD_LINE.items() if k != "bboxes"}), ("line 2", "needs 'bboxes'")),
+    (json.dumps({**GOOD_LINE, "bboxes": [{"bbox": [1, 1, 5], "category": "tv", "category_id": 72}]}),
+     ("line 2, bboxes[0]", "four finite numbers")),
+    (json.dumps({**GOOD_LINE, "bboxes": [{"bbox": [1, 1, 5, 5], "category": "tv", "category_id": "72"}]}),
+     ("line 2, bboxes[0]", "'category_id'")),
+    (json.dumps({**GOOD_LINE, "bboxes": [{"bbox": [1, 1, 5, 5], "category": 7, "category_id": 72}]}),
+     ("line 2, bboxes[0]", "'category'")),
+    (json.dumps({**GOOD_LINE, "img_id": None}), ("line 2", "'img_id'")),
+    ('{"img_fn": "imgs/0.jpg", "img_id": "1", "bboxes": [{"bbox": [1e999, 1, 5, 5], "category": "tv", "category_id": 1}]}',
+     ("line 2, bboxes[0]", "finite")),
+])
+def test_a_bad_coco7_line_names_the_line_and_the_fix(coco7_folder, line, words):
+    from sdcomp_lite.data import load_sample
+
+    (coco7_folder / "annotations.jsonl").write_text(json.dumps(GOOD_LINE) + "\n" + line + "\n")
+    with pytest.raises(DataFileError) as caught:
+        load_sample("coco-4495")
+    assert all(word in str(caught.value) for word in words), str(caught.value)
+
+
+def test_a_good_coco7_file_still_loads_and_bytes_that_are_not_utf8_are_refused(coco7_folder):
+    from sdcomp_lite.data import load_sample
+
+    (coco7_folder / "annotations.jsonl").write_text(json.dumps(GOOD_LINE) + "\n")
+    (obj,) = load_sample("coco-4495").objects
+    assert obj.label == "tv" and obj.box == (1, 1, 6, 6) and obj.mask.sum() == 25
+    (coco7_folder / "annotations.jsonl").write_bytes(b"\xff\xfe" + json.dumps(GOOD_LINE).encode())
+    with pytest.raises(DataFileError, match="not UTF-8"):
+        load_sample("coco-4495")
