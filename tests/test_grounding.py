@@ -114,7 +114,7 @@ def test_unknown_backend_lists_the_choices():
 
 def test_every_registered_grounder_is_listed_with_a_description():
     names = {"offline", "mediapipe", "saliency", "annotations", "owlv2", "grounding-dino",
-             "owlv2+sam", "owlv2+grabcut", "grounding-dino+sam", "grounding-dino+grabcut"}
+             "owlv2+sam", "owlv2+grabcut", "grounding-dino+sam", "grounding-dino+grabcut", "nanodet"}
     assert set(available_grounders()) == names == set(GROUNDERS.names())
     assert all(description for description in available_grounders().values())
     assert get_grounder("saliency", max_objects=1).max_objects == 1, "options reach the constructor"

@@ -59,6 +59,8 @@ for _detector in ("owlv2", "grounding-dino"):
     GROUNDERS.add(f"{_detector}+sam", "detector boxes, SAM masks (sam_checkpoint= path, sam_type=)",
                   partial(_detector_pipeline, _detector, "sam"))
     GROUNDERS.add(f"{_detector}+grabcut", "detector boxes, GrabCut masks", partial(_detector_pipeline, _detector, "grabcut"))
+GROUNDERS.add("nanodet", "NanoDet-g: the 80 COCO classes as boxes (shipped ONNX on onnxruntime; no downloads)",
+              _lazy("nanodet", "NanoDetDetector"))
 
 
 def available_grounders() -> dict[str, str]:
