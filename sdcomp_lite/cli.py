@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="COCO-format JSON with the objects' boxes and masks; the image is matched by file name. "
                      "Objects are coded in order of their 'importance' field, else in file order.")
     enc.add_argument("-o", "--output", type=Path, required=True, help="where to write the .sdc file")
+    enc.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                     help=f"refuse images larger than this many pixels before decoding them (default {DEFAULT_MAX_PIXELS}, "
+                     "what decode reads by default)")
     rate = enc.add_mutually_exclusive_group()
     rate.add_argument("--quality", type=int, default=50, help="1 (smallest) to 100 (best) for the objects; default 50")
     rate.add_argument("--bytes", type=int, help="the largest file size allowed; the best object quality that fits "
@@ -135,7 +138,7 @@ IMAGE_OUTPUTS = (".png", ".bmp", ".tif", ".tiff", ".ppm", ".webp", ".jpg", ".jpe
 
 def _encode(args) -> int:
     _check_output(args.output)
-    image = to_uint8_array(load_image(args.image))
+    image = to_uint8_array(load_image(args.image, max_pixels=args.max_pixels))
     objects = objects_from_coco_file(args.objects, args.image.name, image.shape[0], image.shape[1])
     objects = _importance_from_order(objects)
     options = {"transform": args.transform, "preview": args.preview}
