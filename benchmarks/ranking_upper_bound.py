@@ -57,7 +57,7 @@ def rate_points(config: SweepConfig, image: str, offline) -> tuple[list[dict], s
     references, _ = worker.references(image, config)
     if TASK not in references:
         return None
-    person = np.logical_or.reduce([obj.mask for obj in references[TASK]])
+    person = np.logical_or.reduce([obj.mask for obj in references[TASK].value])
     sample = load_sample(image)
     objects = list(sample.objects)
     ranking = task_model_ranking(objects, person)

