@@ -65,6 +65,44 @@ def test_offline_finds_the_astronaut_and_her_face(offline):
     assert reference["person"].area > 0
 
 
+def test_offline_names_coco_objects_with_grabcut_masks_inside_their_boxes(offline):
+    sample = load_sample("chelsea")
+    found = offline.ground(sample.image)
+    _check_objects(found, sample.image)
+    cat = found[0]
+    assert cat.label == "cat" and cat.source == "offline/nanodet-g+grabcut"
+    assert cat.mask.any() and not (cat.mask & ~box_mask(cat.box, *cat.mask.shape)).any()
+    assert {o.label for o in offline.ground(sample.image, "cat")} == {"cat"}
+
+
+def test_offline_merges_the_detector_person_with_the_mediapipe_person(offline):
+    found = offline.ground(load_sample("astronaut").image)
+    people = [o for o in found if o.label == "person"]
+    assert len(people) == 1 and people[0].source == "offline/nanodet-g+mediapipe"
+    assert [o.source for o in found if o.label == "face"] == ["offline/mediapipe"]
+
+
+def test_merge_people_keeps_each_person_once():
+    from sdcomp_lite.grounding.offline import merge_people
+
+    def obj(label, box, source, mask=None):
+        return SceneObject(0, label, box, box_mask(box, 100, 200) if mask is None else mask, score=0.5, source=source)
+
+    region = np.zeros((100, 200), bool)
+    region[10:90, 10:110] = True  # one MediaPipe region holding two people side by side
+    mediapipe = [obj("person", (10, 10, 110, 90), "mediapipe", region), obj("person", (150, 10, 190, 90), "mediapipe"),
+                 obj("face", (20, 12, 40, 30), "mediapipe")]
+    detected = [obj("person", (8, 8, 60, 92), "nanodet-g"), obj("person", (60, 10, 112, 90), "nanodet-g"),
+                obj("person", (120, 60, 140, 99), "nanodet-g"), obj("dog", (10, 10, 110, 90), "nanodet-g")]
+    merged = merge_people(detected, mediapipe)
+    assert [(o.label, o.source) for o in merged] == [
+        ("person", "nanodet-g+mediapipe"), ("person", "nanodet-g+mediapipe"), ("person", "nanodet-g"), ("dog", "nanodet-g"),
+        ("person", "mediapipe"), ("face", "mediapipe")]
+    assert merged[0].box == (8, 8, 60, 92) and merged[0].mask.sum() == 50 * 80, "MediaPipe's mask inside the detector box"
+    assert not (merged[0].mask & merged[1].mask).any()
+    assert merged[2].mask.sum() == 20 * 39 and merged[3].mask.sum() == 100 * 80
+
+
 def test_offline_does_not_call_a_cat_or_a_cup_a_person(offline):
     for name in ("chelsea", "coffee"):
         assert not [o for o in offline.ground(load_sample(name).image) if o.label in ("person", "face")]
@@ -80,6 +118,7 @@ def test_offline_is_deterministic_and_sorted(offline):
 def test_prompt_filters_fixed_vocabulary(offline):
     image = load_sample("astronaut").image
     assert {o.label for o in offline.ground(image, "face")} == {"face"}
+    assert {o.label for o in offline.ground(image, "the person")} == {"person"}
     assert offline.ground(image, "giraffe") == []
 
 

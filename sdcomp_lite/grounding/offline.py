@@ -1,8 +1,20 @@
-"""The ``offline`` default: MediaPipe's people and faces, plus OpenCV salient regions elsewhere.
+"""The ``offline`` default: NanoDet-g's 80 COCO classes, merged with MediaPipe's people and faces.
 
-Everything it uses ships inside its wheel, so it runs with no downloads. It finds people and
-faces by name, and other objects only as unnamed "salient object" regions; a salient region that
-mostly overlaps a person already found is dropped.
+Everything it uses ships inside the package or its wheels, so it runs with no downloads.
+
+- Named objects come from the shipped NanoDet-g detector (:mod:`sdcomp_lite.grounding.nanodet`).
+- People and faces also come from MediaPipe (:mod:`sdcomp_lite.grounding.mediapipe_models`), which
+  segments people far better than a box does. A detector "person" that matches a MediaPipe person
+  (box IoU >= 0.5, or the detector box mostly inside the MediaPipe region) becomes one object: the
+  detector's box and score, MediaPipe's person mask inside that box (source ``offline/nanodet-g+mediapipe``).
+  One MediaPipe region that holds several detected people (people touching) is shared out that way.
+  MediaPipe people the detector missed and every face stay as they are (``offline/mediapipe``).
+- Every other detected object gets a GrabCut mask inside its box (``offline/nanodet-g+grabcut``):
+  GrabCut runs on a crop around the box only (the box plus a margin), shrunk to at most 128 pixels
+  on its longer side, and its mask is scaled back: bounded work per object whatever the image
+  size. A box too small for GrabCut, or one that covers the whole image, keeps the filled box.
+- ``salient > 0`` adds that many OpenCV saliency regions that overlap no found object (the old
+  default; off by default, see benchmarks/results/grounding.md).
 
 Taught in notebooks/01_grounding.ipynb.
 """
@@ -11,32 +23,122 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 
-from sdcomp_lite.grounding.base import rgb_array, sort_objects
-from sdcomp_lite.grounding.mediapipe_models import MediaPipeGrounder
-from sdcomp_lite.grounding.saliency import SaliencyGrounder
-from sdcomp_lite.types import SceneObject
+from sdcomp_lite.grounding.base import parse_prompt, rgb_array, sort_objects
+from sdcomp_lite.grounding.mediapipe_models import MIN_SIDE, MediaPipeGrounder
+from sdcomp_lite.grounding.nanodet import NanoDetDetector, wanted_classes
+from sdcomp_lite.grounding.refine import GrabCutRefiner
+from sdcomp_lite.metrics import box_iou
+from sdcomp_lite.types import SceneObject, box_mask
 
-MAX_OVERLAP = 0.5
+MAX_OVERLAP = 0.5  # a salient region overlapping found objects this much is dropped
+SAME_PERSON_IOU = 0.5  # a detector person and a MediaPipe person with this box IoU are one person
+MOSTLY_INSIDE = 0.7  # ... or when this fraction of the detector box lies on the MediaPipe person mask's box
+GRABCUT_MARGIN = 0.1  # GrabCut crop = box grown by this fraction of its size on each side (at least 8 pixels)
+GRABCUT_SIDE = 128  # ... and shrunk so that its longer side is at most this many pixels (bounded work per object)
 
 
 class OfflineGrounder:
-    """MediaPipe (person, face) + OpenCV saliency (salient object)."""
+    """NanoDet-g (80 COCO classes, GrabCut masks) + MediaPipe (people with their masks, faces), no duplicates."""
 
     name = "offline"
 
-    def __init__(self, max_salient: int = 3) -> None:
+    def __init__(self, score_threshold: float = 0.3, salient: int = 0, grabcut: bool = True) -> None:
+        self.detector = NanoDetDetector(score_threshold=score_threshold)
         self.people_and_faces = MediaPipeGrounder()
-        self.salient = SaliencyGrounder(max_objects=max_salient)
+        self.refiner = GrabCutRefiner() if grabcut else None
+        self.salient = salient
+        if salient:
+            from sdcomp_lite.grounding.saliency import SaliencyGrounder
+
+            self.saliency = SaliencyGrounder(max_objects=salient)
 
     def ground(self, image, prompt: str | None = None) -> list[SceneObject]:
+        """Objects of ``image`` (PIL, path or uint8 array), sorted and numbered; ``prompt`` naming COCO classes
+        or "face" keeps only those (a prompt naming none of them keeps everything)."""
         pixels = rgb_array(image)
-        named = self.people_and_faces.ground(pixels, prompt)
-        people = [o.mask for o in named if o.label == "person"]
-        covered = np.logical_or.reduce(people) if people else np.zeros(pixels.shape[:2], bool)
-        extra = [
-            o for o in self.salient.ground(pixels, prompt)
-            if np.count_nonzero(o.mask & covered) <= MAX_OVERLAP * max(o.area, 1)
-        ]
-        return sort_objects([replace(o, source=f"{self.name}/{o.source}") for o in named + extra])
+        if min(pixels.shape[:2]) < MIN_SIDE:
+            return []
+        wanted = wanted_classes(prompt) | ({"face"} if {"face", "faces"} & set(_words(prompt)) else set())
+        detected = self.detector.detect(pixels)
+        people_and_faces = self.people_and_faces.ground(pixels) if not wanted or wanted & {"person", "face"} else []
+        found = merge_people(detected, people_and_faces)
+        found = [o if o.source != "nanodet-g" else self._refined(pixels, o) for o in found]
+        if self.salient:
+            found += self._salient(pixels, found)
+        kept = [o for o in found if not wanted or o.label in wanted]
+        return sort_objects(replace(o, source=f"{self.name}/{o.source}") for o in kept)
+
+    def _refined(self, pixels: np.ndarray, obj: SceneObject) -> SceneObject:
+        """``obj`` with a GrabCut mask computed on a crop around its box (or the filled box without a refiner)."""
+        if self.refiner is None:
+            return obj
+        height, width = pixels.shape[:2]
+        x0, y0, x1, y1 = obj.box
+        margin_x, margin_y = max(8.0, GRABCUT_MARGIN * (x1 - x0)), max(8.0, GRABCUT_MARGIN * (y1 - y0))
+        cx0, cy0 = max(0, int(x0 - margin_x)), max(0, int(y0 - margin_y))
+        cx1, cy1 = min(width, int(np.ceil(x1 + margin_x))), min(height, int(np.ceil(y1 + margin_y)))
+        crop = pixels[cy0:cy1, cx0:cx1]
+        scale = min(1.0, GRABCUT_SIDE / max(crop.shape[:2]))
+        small = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+                           interpolation=cv2.INTER_AREA) if scale < 1 else np.ascontiguousarray(crop)
+        sx, sy = small.shape[1] / crop.shape[1], small.shape[0] / crop.shape[0]
+        local = self.refiner.refine(small, [((x0 - cx0) * sx, (y0 - cy0) * sy, (x1 - cx0) * sx, (y1 - cy0) * sy)])[0]
+        mask = np.zeros((height, width), bool)
+        mask[cy0:cy1, cx0:cx1] = cv2.resize(local.astype(np.uint8), crop.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
+        mask &= box_mask(obj.box, height, width)
+        if not mask.any():
+            mask = obj.mask
+        return replace(obj, mask=mask, source=f"{obj.source}+{self.refiner.name}")
+
+    def _salient(self, pixels: np.ndarray, found: list[SceneObject]) -> list[SceneObject]:
+        covered = np.logical_or.reduce([o.mask for o in found]) if found else np.zeros(pixels.shape[:2], bool)
+        return [o for o in self.saliency.ground(pixels) if np.count_nonzero(o.mask & covered) <= MAX_OVERLAP * max(o.area, 1)]
+
+
+def _words(prompt: str | None) -> list[str]:
+    return [word for part in parse_prompt(prompt) for word in part.split()]
+
+
+def merge_people(detected: list[SceneObject], people_and_faces: list[SceneObject]) -> list[SceneObject]:
+    """Detector objects + MediaPipe people and faces, each person once (see the module docstring).
+
+    A detector person matched to a MediaPipe person keeps its box and score and takes the MediaPipe
+    mask inside its box (source ``nanodet-g+mediapipe``); unmatched MediaPipe people and all faces
+    are kept; other detector objects are returned unchanged.
+    """
+    people = [o for o in people_and_faces if o.label == "person"]
+    used: set[int] = set()
+    merged = []
+    for obj in detected:
+        match = _matching_person(obj, people) if obj.label == "person" else None
+        if match is None:
+            merged.append(obj)
+            continue
+        used.add(match)
+        mask = people[match].mask & obj.mask
+        merged.append(replace(obj, mask=mask, source=f"{obj.source}+{people[match].source}"))
+    merged += [p for index, p in enumerate(people) if index not in used]
+    merged += [o for o in people_and_faces if o.label != "person"]
+    return merged
+
+
+def _matching_person(obj: SceneObject, people: list[SceneObject]) -> int | None:
+    """Index of the MediaPipe person that ``obj`` (a detector person) is, or None."""
+    if not people:
+        return None
+    ious = box_iou([obj.box], [p.box for p in people])[0]
+    overlap = np.array([np.count_nonzero(p.mask & obj.mask) for p in people], float)
+    inside = _inside_fraction(obj.box, [p.box for p in people])
+    candidates = [i for i in range(len(people)) if overlap[i] > 0 and (ious[i] >= SAME_PERSON_IOU or inside[i] >= MOSTLY_INSIDE)]
+    return max(candidates, key=lambda i: (overlap[i], -i)) if candidates else None
+
+
+def _inside_fraction(box: tuple[float, float, float, float], others: list[tuple[float, float, float, float]]) -> np.ndarray:
+    """For each box of ``others``: the fraction of ``box``'s area that lies inside it."""
+    x0, y0, x1, y1 = box
+    area = max((x1 - x0) * (y1 - y0), 1e-9)
+    return np.array([max(0.0, min(x1, b[2]) - max(x0, b[0])) * max(0.0, min(y1, b[3]) - max(y0, b[1])) / area for b in others])
+

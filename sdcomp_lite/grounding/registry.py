@@ -43,7 +43,7 @@ def _detector_pipeline(detector_name: str, refiner_name: str = "", model: str | 
 
 
 GROUNDERS: Registry[Grounder] = Registry("grounding backend")
-GROUNDERS.add("offline", "default: MediaPipe people and faces + OpenCV salient regions (no downloads)",
+GROUNDERS.add("offline", "default: NanoDet-g's 80 COCO classes (GrabCut masks) + MediaPipe people and faces (no downloads)",
               _lazy("offline", "OfflineGrounder"))
 GROUNDERS.add("mediapipe", "MediaPipe's packaged person segmentation and face detection (no downloads)",
               _lazy("mediapipe_models", "MediaPipeGrounder"))
