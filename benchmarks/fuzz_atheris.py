@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import sys
 import warnings
+from pathlib import Path
 
 import atheris
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the crafted files are test tools, not the package
 
 with atheris.instrument_imports(include=["sdcomp_lite"]):
     import numpy as np
@@ -32,7 +35,8 @@ with atheris.instrument_imports(include=["sdcomp_lite"]):
     from sdcomp_lite.coding.masks import decode_mask
     from sdcomp_lite.coding.transforms import get_transform
     from sdcomp_lite.errors import SdcompError
-    from sdcomp_lite.fuzzing.crafted import bitstream
+
+from fuzzing.crafted import bitstream  # noqa: E402
 
 _TRANSFORMS = ("dct8", "avif", "jpegxl")
 _CODERS = {name: get_transform(name) for name in _TRANSFORMS}

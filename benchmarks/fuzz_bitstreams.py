@@ -1,9 +1,9 @@
 """The long fuzzing run of the bitstream decoder: outcome counts per class and per mutation kind.
 
-Every case is a real file (sdcomp_lite.fuzzing.seed_files) with one structure-aware mutation and
+Every case is a real file (tests/fuzzing: seed_files) with one structure-aware mutation and
 every CRC recomputed, or raw bytes; each is decoded in a worker process limited to 1 GiB above its
-baseline and 5 CPU seconds (sdcomp_lite.fuzzing.DecodePool). The hand-made files of issue 11
-(sdcomp_lite.fuzzing.crafted) run too. Writes to benchmarks/results/:
+baseline and 5 CPU seconds (fuzzing.DecodePool). The hand-made files of issue 11
+(fuzzing.crafted) run too. Writes to benchmarks/results/:
   fuzz_bitstreams.md     counts by outcome, by error class and by mutation kind; the bugs; the crafted files
   fuzz_bitstreams.json   the same, with every bug's traceback
 
@@ -17,14 +17,16 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from datetime import date
 from pathlib import Path
 
 from tqdm import tqdm
 
-from sdcomp_lite.fuzzing import BUG_OUTCOMES, OUTCOMES, Case, CaseMaker, DecodePool, seed_files, summarise
-from sdcomp_lite.fuzzing.crafted import CRAFTED
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fuzzing cases are test tools, not the package
+from fuzzing import BUG_OUTCOMES, OUTCOMES, Case, CaseMaker, DecodePool, seed_files, summarise  # noqa: E402
+from fuzzing.crafted import CRAFTED  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

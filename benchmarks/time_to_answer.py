@@ -43,7 +43,7 @@ from PIL import Image  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from sdcomp_lite import decode, encode, load_sample  # noqa: E402
-from sdcomp_lite.coding.codec import decode_progressive  # noqa: E402
+from sdcomp_lite.coding import decode_progressive  # noqa: E402
 from sdcomp_lite.data import Sample, load_coco7  # noqa: E402
 from sdcomp_lite.evaluation.codecs import get_reference_codec  # noqa: E402
 from sdcomp_lite.evaluation.tasks import get_task  # noqa: E402

@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sdcomp_lite.coding import decode, encode, encode_to_budget, inspect, read_header
+# Only light modules here: each command imports what it needs, so --help and inspect answer at once.
 from sdcomp_lite.coding.container import DEFAULT_MAX_PIXELS, SCALES
-from sdcomp_lite.coding.report import format_layer_table
+from sdcomp_lite.coding.layer_table import format_layer_table, inspect, read_header
 from sdcomp_lite.coding.transforms import DEFAULT_TRANSFORM
-from sdcomp_lite.data import objects_from_coco_file
 from sdcomp_lite.errors import DataFileError, SdcompError
 from sdcomp_lite.images import load_image, to_uint8_array
 
@@ -137,6 +136,9 @@ IMAGE_OUTPUTS = (".png", ".bmp", ".tif", ".tiff", ".ppm", ".webp", ".jpg", ".jpe
 
 
 def _encode(args) -> int:
+    from sdcomp_lite.coding import encode, encode_to_budget
+    from sdcomp_lite.data import objects_from_coco_file
+
     _check_output(args.output)
     image = to_uint8_array(load_image(args.image, max_pixels=args.max_pixels))
     objects = objects_from_coco_file(args.objects, args.image.name, image.shape[0], image.shape[1])
@@ -176,6 +178,8 @@ def _read(path: Path) -> bytes:
 
 
 def _decode(args) -> int:
+    from sdcomp_lite.coding import decode
+
     _check_output(args.output, IMAGE_OUTPUTS)
     if args.coverage:
         _check_output(args.coverage, IMAGE_OUTPUTS)

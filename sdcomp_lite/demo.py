@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from sdcomp_lite.coding import DecodedImage, EncodedImage, decode_progressive, encode
-from sdcomp_lite.coding.report import layer_name
+from sdcomp_lite.coding.layer_table import layer_name
 from sdcomp_lite.data import load_sample
 from sdcomp_lite.errors import InvalidParameterError
 from sdcomp_lite.evaluation.timing import jpeg_scan_prefixes, progressive_jpeg

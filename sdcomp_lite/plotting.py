@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from sdcomp_lite.coding.report import layer_name
+from sdcomp_lite.coding.layer_table import layer_name
 from sdcomp_lite.types import SceneObject
 
 if TYPE_CHECKING:

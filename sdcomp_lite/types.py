@@ -10,10 +10,38 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 
+from sdcomp_lite.coding.container import MAX_IMPORTANCE, MAX_LABEL_BYTES, MAX_OBJECTS, is_control_character
 from sdcomp_lite.errors import InvalidObjectError
+
+__all__ = ["MAX_IMPORTANCE", "MAX_LABEL_BYTES", "MAX_OBJECTS", "SceneObject", "Window", "box_from_mask", "box_mask",
+           "number_objects", "validate_objects"]
+
+
+class Window(NamedTuple):
+    """A rectangle of whole pixels ``(x0, y0, x1, y1)`` ("XYXY", x1 and y1 exclusive): the one box order
+    of the package (object boxes, mask boxes, the windows and crops a layer codes)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """``array[window.slices]`` is the window's part of an (H, W, ...) array."""
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,7 +54,7 @@ class SceneObject:
     Attributes:
         object_id: a whole number that names the object in the bitstream (0 to 2**32 - 1).
         label: the object's class or a short description, e.g. ``"cat"``.
-        box: ``(x0, y0, x1, y1)`` in pixels, x1 and y1 exclusive.
+        box: ``(x0, y0, x1, y1)`` ("XYXY") in pixels, x1 and y1 exclusive.
         mask: boolean array of shape ``(H, W)``, the image's size; True on the object.
         importance: a score in [0, 1]; higher is more important. Ranking sets it.
         score: confidence of the backend that found it (1.0 for annotations).
@@ -57,7 +85,7 @@ def number_objects(objects: Iterable[SceneObject], start: int = 1) -> list[Scene
 
 
 def box_from_mask(mask: np.ndarray) -> tuple[float, float, float, float]:
-    """Tight ``(x0, y0, x1, y1)`` box around the True pixels (x1, y1 exclusive); zeros if empty."""
+    """Tight ``(x0, y0, x1, y1)`` ("XYXY") box around the True pixels (x1, y1 exclusive); zeros if empty."""
     ys, xs = np.nonzero(mask)
     if ys.size == 0:
         return (0.0, 0.0, 0.0, 0.0)
@@ -65,23 +93,19 @@ def box_from_mask(mask: np.ndarray) -> tuple[float, float, float, float]:
 
 
 def box_mask(box: tuple[float, float, float, float], height: int, width: int) -> np.ndarray:
-    """A filled rectangle mask of shape (height, width) for an ``(x0, y0, x1, y1)`` box, clipped to the image."""
+    """A filled rectangle mask of shape (height, width) for an ``(x0, y0, x1, y1)`` ("XYXY") box, clipped to the image."""
     x0, y0, x1, y1 = box
     mask = np.zeros((height, width), dtype=bool)
     mask[max(0, int(np.floor(y0))) : max(0, int(np.ceil(y1))), max(0, int(np.floor(x0))) : max(0, int(np.ceil(x1)))] = True
     return mask
 
 
-MAX_OBJECTS = 65_534  # the container counts layers in a u16 and adds one background layer
-MAX_IMPORTANCE = float(np.finfo(np.float32).max)  # the container stores importance as float32 (about 3.4e38)
-MAX_LABEL_BYTES = 255
-
-
 def validate_objects(objects: list[SceneObject], height: int, width: int) -> None:
     """Raise :class:`InvalidObjectError` unless every object fits an image of ``height x width``.
 
     Cheap checks, made before any coding work: at most :data:`MAX_OBJECTS` objects; whole-number
-    ids in [0, 2**32), each used once; string labels of at most 255 UTF-8 bytes; masks that are
+    ids in [0, 2**32), each used once; string labels of at most 255 UTF-8 bytes without control
+    characters (:func:`~sdcomp_lite.coding.container.is_control_character`); masks that are
     NumPy boolean arrays of shape (height, width); importances that are finite numbers of magnitude
     at most :data:`MAX_IMPORTANCE`.
     """
@@ -142,6 +166,12 @@ def _check_label(where: str, label) -> None:
         ) from None
     if size > MAX_LABEL_BYTES:
         raise InvalidObjectError(f"{where}: label is longer than {MAX_LABEL_BYTES} UTF-8 bytes; shorten it.")
+    control = next((char for char in label if is_control_character(char)), None)
+    if control is not None:
+        raise InvalidObjectError(
+            f"{where}: label holds the control character U+{ord(control):04X}; labels are printed in layer tables "
+            "and captions, so remove it (e.g. ' '.join(label.split()))."
+        )
 
 
 def _check_mask(where: str, mask, height: int, width: int) -> None:

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
 from sdcomp_lite.coding import DecodedImage, EncodedImage, decode, decode_progressive, encode
-from sdcomp_lite.coding.report import layer_name
+from sdcomp_lite.coding.layer_table import layer_name
 from sdcomp_lite.plotting import frame_panel, layer_colour
 from sdcomp_lite.ranking.base import Ranker, Ranking
 from sdcomp_lite.types import SceneObject

@@ -61,7 +61,8 @@ def test_bad_files_fail_in_one_line(tmp_path, capsys, data, expected):
 
 def test_a_decompression_bomb_is_refused_by_the_pixel_budget(tmp_path, capsys):
     header = container.Header(3, 16384, 16384, "avif", (0, 0, 0))
-    entry = container.LayerEntry(0, "background", 0, "background", 0, 0.0, 50, 1, 0, 0, 0)
+    entry = container.LayerEntry(index=0, kind="background", object_id=0, label="background", rank=0, importance=0.0,
+                                 quality=50, scale=1, offset=0, length=0, crc32=0)
     path = tmp_path / "bomb.sdc"
     path.write_bytes(container.pack(header, [(entry, b"")]))
     assert path.stat().st_size < 64
@@ -110,8 +111,31 @@ def test_ctrl_c_is_one_line_with_a_resume_hint(monkeypatch, tmp_path, capsys):
 def test_a_table_crafted_with_valid_crcs_still_fails_cleanly(tmp_path, capsys, coffee_file):
     data = bytearray(coffee_file.read_bytes())
     table_end = len(data) - sum(layer.length for layer in container.unpack(bytes(data)).layers) - 4
-    data[container._HEADER.size + 4 + 9] = 0  # the first layer's quality byte
+    data[container.HEADER.size + 4 + 9] = 0  # the first layer's quality byte
     data[table_end : table_end + 4] = struct.pack(">I", zlib.crc32(bytes(data[:table_end])))
     path = tmp_path / "crafted.sdc"
     path.write_bytes(bytes(data))
     _one_line_error(capsys, main(["inspect", str(path)]), "quality 0")
+
+
+HOSTILE_LABELS = ["person\n    9  object         9  forged", "\x1b[2J\x1b[31mred", "over\rwrite", "nul\x00bell\x07",
+                  "\u202eevil\u202c", "\u2066iso\u2069", "del\x7f c1\x85\x9b", "back\\slash"]
+
+
+def test_inspect_escapes_control_characters_in_labels(tmp_path, capsys):
+    """A hand-made file (the encoder refuses such labels) cannot drive the terminal or forge a table row."""
+    header = container.Header(3, 8, 8, "dct8", (0, 0, 0))
+    layers = [(container.LayerEntry(index=0, kind="object", object_id=k, label=label, rank=0, importance=1.0, quality=50,
+                                    scale=1, offset=0, length=0, crc32=0), b"")
+              for k, label in enumerate(HOSTILE_LABELS)]
+    background = container.LayerEntry(index=0, kind="background", object_id=0, label="background\x1b]0;title\x07",
+                                      rank=0, importance=0.0, quality=50, scale=1, offset=0, length=0, crc32=0)
+    path = tmp_path / "labels.sdc"
+    path.write_bytes(container.pack(header, [*layers, (background, b"")]))
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) == 2 + len(HOSTILE_LABELS) + 1  # the summary, the column names, one line per layer
+    forbidden = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+    assert not any(char in out.replace("\n", "") for char in forbidden)
+    assert "\\x1b[2J" in out and "person\\n" in out and "\\u202e" in out and "back\\\\slash" in out

@@ -311,3 +311,96 @@ def test_coarse_masks_cost_less_and_cover_their_objects(scene):
 
     assert layer_breakdown(coarse)[0].mask_bytes < layer_breakdown(exact)[0].mask_bytes
     assert decode(coarse.data).coverage.all()
+
+
+# sha256 of two dct8 files written before the format's code moved (commit 91f9c8e): the bitstream must not change
+GOLDEN_DCT8 = {
+    "colour, preview": "cd5cf2247c21ed4da5d7d8c617335e785f28d2d3f21c610c4fe675b1022384ca",
+    "grey, exact masks, background 1/2": "2d7ed797bfd090b24203bf5257a448e003be34b83a4dfd738592749668ae14da",
+}
+
+
+def test_dct8_files_are_byte_identical_to_the_golden_ones():
+    import hashlib
+
+    image, objects = make_scene(40, 56)
+    files = {
+        "colour, preview": encode_with_defaults(image, objects, transform="dct8"),
+        "grey, exact masks, background 1/2": encode_with_defaults(
+            image[:, :, 0], objects, transform="dct8", preview=False, mask_scale=1, background_scale=2, quality=70),
+    }
+    assert {name: hashlib.sha256(encoded.data).hexdigest() for name, encoded in files.items()} == GOLDEN_DCT8
+
+
+AVIF_MAX_SIDE = 32_768  # libavif's default: its decoder refuses a longer side
+
+
+@pytest.mark.parametrize("shape", [(1, AVIF_MAX_SIDE), (AVIF_MAX_SIDE, 1), (1, 65_535), (65_535, 1), (2, AVIF_MAX_SIDE + 1)])
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_every_extreme_shape_encode_accepts_decodes(shape, transform):
+    """What encode writes, decode reads: AVIF refuses a layer with a side over its decoder's limit (an image that
+    wide is fine when its objects split it into narrower layers); the others take 65,535."""
+    from sdcomp_lite.coding.image_coders import AVIF_MAX_SIDE as LIMIT
+    from sdcomp_lite.errors import ImageTooLargeError
+
+    assert LIMIT == AVIF_MAX_SIDE
+    image = (np.arange(shape[0] * shape[1] * 3) % 251).astype(np.uint8).reshape(*shape, 3)
+    mask = np.zeros(shape, bool)
+    mask[: max(1, shape[0] // 2), : max(1, shape[1] // 2)] = True
+    half = [SceneObject(1, "half", (0, 0, shape[1] // 2, shape[0] // 2), mask)]
+    for objects in ([], half):  # one layer over the whole image; two layers of about half each
+        try:
+            encoded = encode_with_defaults(image, objects, transform=transform, quality=20)
+        except ImageTooLargeError as error:
+            assert transform == "avif" and max(shape) > AVIF_MAX_SIDE and not objects, error
+            assert "at most 32768 pixels a side" in str(error) and "jpegxl" in str(error)
+            continue
+        decoded = decode(encoded.data, max_pixels=max(shape) * 2)
+        assert decoded.coverage.all() and np.array_equal(decoded.image.shape, image.shape)
+
+
+def test_labels_with_control_characters_are_refused_at_encode(scene):
+    image, objects = scene
+    for label in ("person\nid 9 forged", "\x1b[2J", "a\rb", "\x00", "bell\x07", "\u202eevil", "\u2066x\u2069", "\x85"):
+        with pytest.raises(InvalidObjectError, match="control character"):
+            encode(image, [SceneObject(1, label, (0, 0, 1, 1), objects[0].mask)])
+
+
+def test_a_transform_must_say_whether_it_honours_quality(scene):
+    from sdcomp_lite.coding.dct import DctTransform
+
+    class NoQualityFlag:
+        name = "no-flag"
+        encode_region = DctTransform.encode_region
+        decode_region = DctTransform.decode_region
+
+    image, objects = scene
+    with pytest.raises(InvalidParameterError, match="honours_quality"):
+        encode(image, objects, transform=NoQualityFlag())
+
+
+def test_a_region_coder_subclass_is_a_whole_layer_coder(scene):
+    """The public region coder: a subclass codes a crop (here raw bytes) and gets crop, fill and paste for free."""
+    from sdcomp_lite.coding import RegionCoder
+    from sdcomp_lite.errors import CorruptBitstreamError
+
+    class RawCoder(RegionCoder):
+        name, kind, block = "raw-test", "raw", 4
+        decode_errors = (ValueError,)
+
+        def encode_crop(self, crop, window, quality):
+            assert crop.dtype == np.uint8 and crop.shape == (window.height, window.width, 3)
+            assert window.x0 % 4 == 0 and window.y0 % 4 == 0  # XYXY, aligned to block
+            return crop.tobytes()
+
+        def check_payload(self, payload, window):
+            if len(payload) != window.width * window.height * 3:
+                raise CorruptBitstreamError("a raw layer of the wrong size.")
+
+        def decode_crop(self, payload, window, channels):
+            return np.frombuffer(payload, np.uint8).reshape(window.height, window.width, 3)
+
+    image, objects = scene
+    for pixels in (image, image[:, :, 1]):
+        encoded = encode(pixels, objects, transform=RawCoder())
+        assert np.array_equal(decode(encoded.data, transform=RawCoder()).image, pixels)  # lossless: exact

@@ -16,7 +16,8 @@ HEADER = container.Header(3, 10, 20, "dct8", (1, 2, 3))
 
 
 def _entry(kind, object_id=0, label="", importance=0.0, quality=50, scale=1):
-    return container.LayerEntry(0, kind, object_id, label, 0, importance, quality, scale, 0, 0, 0)
+    return container.LayerEntry(index=0, kind=kind, object_id=object_id, label=label, rank=0, importance=importance,
+                                quality=quality, scale=scale, offset=0, length=0, crc32=0)
 
 
 def _sample(header=HEADER, entries=None) -> bytes:
@@ -104,7 +105,7 @@ def test_impossible_tables_are_refused_even_with_valid_crcs(entries, message):
 def test_unknown_kind_and_bad_transform_name_are_refused():
     data = bytearray(_sample())
     table_end = len(data) - 8 - 4
-    kind_at = container._HEADER.size + len(b"dct8")
+    kind_at = container.HEADER.size + len(b"dct8")
     data[kind_at] = 7
     with pytest.raises(CorruptBitstreamError, match="unknown kind"):
         container.unpack(_with_table_crc(bytes(data), table_end))

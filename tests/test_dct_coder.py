@@ -3,13 +3,13 @@ reconstruction offsets, and what the decoder does with cut or forged payloads.""
 
 import numpy as np
 import pytest
+from fuzzing import crafted
 from scipy.integrate import quad
 
 from sdcomp_lite import load_sample
 from sdcomp_lite.coding import dct
 from sdcomp_lite.coding.dct import BlockGrid, DctTransform
 from sdcomp_lite.errors import CorruptBitstreamError
-from sdcomp_lite.fuzzing import crafted
 from sdcomp_lite.metrics import psnr
 
 

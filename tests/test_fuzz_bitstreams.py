@@ -1,4 +1,4 @@
-"""Fuzzing the decoder (sdcomp_lite.fuzzing) and issue 11's crafted files as regression tests.
+"""Fuzzing the decoder (tests/fuzzing) and issue 11's crafted files as regression tests.
 
 Every decode of untrusted bytes runs in a worker process under a memory and a time limit, so a
 crash shows up as an outcome, not as a dead test run. The long run is benchmarks/fuzz_bitstreams.py.
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzzing import MUTATIONS, RAW_MUTATIONS, Case, CaseMaker, DecodePool, Draft, crafted, seed_files, summarise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +27,6 @@ from sdcomp_lite.errors import (
     SdcompError,
     TruncatedBitstreamError,
 )
-from sdcomp_lite.fuzzing import MUTATIONS, RAW_MUTATIONS, Case, CaseMaker, DecodePool, Draft, crafted, seed_files, summarise
 
 CI_CASES = 2000
 FUZZ_SEED = 0

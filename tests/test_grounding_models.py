@@ -10,7 +10,7 @@ from sdcomp_lite.grounding import get_grounder
 from sdcomp_lite.grounding.pipeline import DetectThenSegment
 from sdcomp_lite.grounding.refine import GrabCutRefiner
 from sdcomp_lite.grounding.sam import SamRefiner
-from sdcomp_lite.testing import save_tiny_owlv2, tiny_sam
+from sdcomp_lite.tiny_models import save_tiny_owlv2, tiny_sam
 from sdcomp_lite.types import SceneObject, box_mask
 
 
@@ -126,7 +126,7 @@ def test_grabcut_refiner_finds_the_cup_inside_its_box():
 
 
 def test_grounding_dino_from_a_local_folder(tmp_path):
-    from sdcomp_lite.testing import save_tiny_grounding_dino
+    from sdcomp_lite.tiny_models import save_tiny_grounding_dino
 
     detector = get_grounder("grounding-dino", model=str(save_tiny_grounding_dino(tmp_path / "gdino")), threshold=0.0)
     detector.text_threshold = 0.0

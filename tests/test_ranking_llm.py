@@ -10,7 +10,7 @@ from PIL import Image
 from sdcomp_lite import load_sample
 from sdcomp_lite.ranking import RankingError, get_ranker
 from sdcomp_lite.ranking.llm import HTTPError
-from sdcomp_lite.testing import save_tiny_llava
+from sdcomp_lite.tiny_models import save_tiny_llava
 
 
 class ChatServer:

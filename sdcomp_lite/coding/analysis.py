@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sdcomp_lite.coding import container
-from sdcomp_lite.coding.codec import MASK_LENGTH, EncodedImage
+from sdcomp_lite.coding.layered import MASK_LENGTH, EncodedImage
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,11 @@ Rules a reader enforces (a CRC cannot rule out a hand-made file): at most one pr
 first; exactly one background layer, last; sides 1..65,535; at most ``max_pixels`` pixels
 (caller-settable); every field in its range.
 
+This module is the one home of the layout: :data:`HEADER` and :data:`ROW` (the structs), the limits
+(:data:`MAX_SIDE`, :data:`MAX_LAYERS`, :data:`MAX_OBJECTS`, :data:`MAX_LABEL_BYTES`,
+:data:`MAX_IMPORTANCE`, :data:`MAX_TRANSFORM_NAME`) and the raw packers :func:`pack_header` and
+:func:`pack_row`, which write any field values (the fuzzing cases use them to write impossible files).
+
 Taught in notebooks/04_progressive_decoding.ipynb (section 5, cutting a file); docs/bitstream.md.
 """
 
@@ -38,18 +43,30 @@ from sdcomp_lite.errors import (
 
 MAGIC = b"SDCL"
 VERSION = 3
-MAX_SIDE = 65_535
-MAX_LAYERS = 65_535
-MAX_LABEL_BYTES = 255
+MAX_SIDE = 65_535  # width and height are u16
+MAX_LAYERS = 65_535  # the layer count is a u16
+MAX_OBJECTS = MAX_LAYERS - 1  # object layers, plus the one background layer
+MAX_LABEL_BYTES = 255  # the label length is a u8
 MAX_TRANSFORM_NAME = 64
+MAX_IMPORTANCE = struct.unpack(">f", bytes.fromhex("7f7fffff"))[0]  # importance is a float32: about 3.4e38
 DEFAULT_MAX_PIXELS = 4096 * 4096  # decode budget: about 50 MB of 8-bit RGB; raise it with max_pixels=
 SCALES = (1, 2, 4, 8)
 LAYER_KINDS = {0: "object", 1: "background", 2: "preview"}
-_KIND_CODES = {name: code for code, name in LAYER_KINDS.items()}
+KIND_CODES = {name: code for code, name in LAYER_KINDS.items()}
 
-_HEADER = struct.Struct(">4sBBHH3sHB")
-_ENTRY = struct.Struct(">BIfBBIIB")
+HEADER = struct.Struct(">4sBBHH3sHB")  # magic, version, channels, width, height, fill, layer count, name length
+ROW = struct.Struct(">BIIBBIIB")  # kind, object id, importance (float32 bits), quality, scale, length, CRC32, label length
 _CRC = struct.Struct(">I")
+# Characters that move a terminal's cursor, recolour it or reorder text: C0/C1 controls, DEL, and the
+# bidirectional marks, embeddings, overrides and isolates. The encoder refuses them in labels.
+_BIDI_CONTROLS = frozenset((0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+
+
+def is_control_character(char: str) -> bool:
+    """True for a control character (ESC, CR, LF, NUL, BEL, ..., DEL, C1) or a bidirectional control
+    (U+202A-202E, U+2066-2069, U+200E, U+200F, U+061C): what a label must not hold."""
+    code = ord(char)
+    return code < 0x20 or 0x7F <= code < 0xA0 or code in _BIDI_CONTROLS
 
 
 @dataclass(frozen=True)
@@ -102,21 +119,48 @@ class Container:
         return self.payload[entry.offset : end]
 
 
+def float32_bits(value: float) -> int:
+    """The bits of ``value`` as a big-endian float32 (how the table stores an importance)."""
+    return struct.unpack(">I", struct.pack(">f", value))[0]
+
+
+def pack_header(channels: int, width: int, height: int, fill: bytes, count: int, name: bytes, *,
+                name_length: int | None = None, magic: bytes = MAGIC, version: int = VERSION) -> bytes:
+    """The header bytes for any field values (each integer cut to its field's width; no checks).
+
+    ``name_length`` defaults to ``len(name)``; ``fill`` is 3 bytes.
+    """
+    length = len(name) if name_length is None else name_length
+    return HEADER.pack(magic, version & 0xFF, channels & 0xFF, width & 0xFFFF, height & 0xFFFF, bytes(fill),
+                       count & 0xFFFF, length & 0xFF) + name
+
+
+def pack_row(kind: int, object_id: int, importance_bits: int, quality: int, scale: int, length: int, crc: int,
+             label: bytes, *, label_length: int | None = None) -> bytes:
+    """One layer-table row (then its label) for any field values (each integer cut to its field's width; no checks).
+
+    ``kind`` is the code (:data:`LAYER_KINDS`), ``importance_bits`` the float32 bits (:func:`float32_bits`),
+    ``length`` and ``crc`` the payload's size in bytes and CRC32; ``label_length`` defaults to ``len(label)``.
+    """
+    size = len(label) if label_length is None else label_length
+    return ROW.pack(kind & 0xFF, object_id & 0xFFFFFFFF, importance_bits & 0xFFFFFFFF, quality & 0xFF, scale & 0xFF,
+                    length & 0xFFFFFFFF, crc & 0xFFFFFFFF, size & 0xFF) + label
+
+
+def table_crc(head: bytes) -> bytes:
+    """The CRC32 field that closes the header and table ``head``."""
+    return _CRC.pack(zlib.crc32(head))
+
+
 def pack(header: Header, layers: list[tuple[LayerEntry, bytes]]) -> bytes:
     """Serialise a header and its layers (length and CRC of each entry are filled in here)."""
-    name = header.transform.encode("ascii")
-    parts = [
-        _HEADER.pack(MAGIC, VERSION, header.channels, header.width, header.height, bytes(header.fill), len(layers),
-                     len(name)),
-        name,
-    ]
+    parts = [pack_header(header.channels, header.width, header.height, bytes(header.fill), len(layers),
+                         header.transform.encode("ascii"))]
     for entry, payload in layers:
-        label = entry.label.encode("utf-8")
-        parts.append(_ENTRY.pack(_KIND_CODES[entry.kind], entry.object_id, entry.importance, entry.quality,
-                                 entry.scale, len(payload), zlib.crc32(payload), len(label)))
-        parts.append(label)
+        parts.append(pack_row(KIND_CODES[entry.kind], entry.object_id, float32_bits(entry.importance), entry.quality,
+                              entry.scale, len(payload), zlib.crc32(payload), entry.label.encode("utf-8")))
     head = b"".join(parts)
-    return head + _CRC.pack(zlib.crc32(head)) + b"".join(payload for _, payload in layers)
+    return head + table_crc(head) + b"".join(payload for _, payload in layers)
 
 
 def unpack(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
@@ -134,15 +178,15 @@ def unpack(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
             f"bitstream version {version} is not readable by this release (which reads version {VERSION}); "
             "decode it with the sdcomp-lite release that wrote it, or encode the image again."
         )
-    if len(data) < _HEADER.size:
+    if len(data) < HEADER.size:
         raise TruncatedBitstreamError(
-            f"the data ends inside the header ({len(data)} of at least {_HEADER.size} bytes); nothing can be decoded."
+            f"the data ends inside the header ({len(data)} of at least {HEADER.size} bytes); nothing can be decoded."
         )
-    _, _, channels, width, height, fill, count, name_length = _HEADER.unpack_from(data)
-    position = _HEADER.size + name_length
+    _, _, channels, width, height, fill, count, name_length = HEADER.unpack_from(data)
+    position = HEADER.size + name_length
     if len(data) < position:
         raise TruncatedBitstreamError("the data ends inside the header; nothing can be decoded.")
-    transform = data[_HEADER.size : position]
+    transform = data[HEADER.size : position]
     layers, position = _unpack_table(data, count, position)
     if len(data) < position + _CRC.size:
         raise TruncatedBitstreamError("the data ends inside the layer table; nothing can be decoded.")
@@ -161,17 +205,19 @@ def unpack(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
 def _unpack_table(data: bytes, count: int, position: int) -> tuple[list[LayerEntry], int]:
     layers, offset, rank = [], 0, 0
     for index in range(count):
-        if len(data) < position + _ENTRY.size:
+        if len(data) < position + ROW.size:
             raise TruncatedBitstreamError("the data ends inside the layer table; nothing can be decoded.")
-        kind, object_id, importance, quality, scale, length, crc, label_length = _ENTRY.unpack_from(data, position)
-        position += _ENTRY.size
+        kind, object_id, importance_bits, quality, scale, length, crc, label_length = ROW.unpack_from(data, position)
+        position += ROW.size
         if len(data) < position + label_length:
             raise TruncatedBitstreamError("the data ends inside the layer table; nothing can be decoded.")
         label = data[position : position + label_length].decode("utf-8", "replace")
         position += label_length
         kind_name = LAYER_KINDS.get(kind, f"unknown({kind})")
-        layers.append(LayerEntry(index, kind_name, object_id, label, rank if kind_name == "object" else -1,
-                                 importance, quality, scale, offset, length, crc))
+        importance = struct.unpack(">f", struct.pack(">I", importance_bits))[0]
+        layers.append(LayerEntry(index=index, kind=kind_name, object_id=object_id, label=label,
+                                 rank=rank if kind_name == "object" else -1, importance=importance, quality=quality,
+                                 scale=scale, offset=offset, length=length, crc32=crc))
         rank += kind_name == "object"
         offset += length
     return layers, position

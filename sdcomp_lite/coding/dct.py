@@ -1,4 +1,4 @@
-"""The default content transform: an 8x8 block DCT with a parametric Gaussian coefficient model.
+"""The glass-box content transform: an 8x8 block DCT with a parametric Gaussian coefficient model.
 
 How a region (the pixels one layer must reconstruct) is coded:
 
@@ -135,7 +135,6 @@ class DctTransform:
     """Block-DCT content coder (see the module docstring). Needs no weights."""
 
     name = "dct8"
-    block = BLOCK
     honours_quality = True
 
     def encode_region(self, image: np.ndarray, region: np.ndarray, quality: int) -> tuple[bytes, float]:
@@ -172,24 +171,6 @@ class DctTransform:
             rgb = ycbcr_to_rgb(pixels.transpose(0, 2, 3, 1))  # (n, 8, 8, C) uint8
             view[grid.rows[start:stop], grid.cols[start:stop]] = rgb.transpose(0, 3, 1, 2)
         return out[:height, :width]
-
-    def decode_planes(self, payload: bytes, region: np.ndarray, channels: int, quality: int) -> np.ndarray:
-        """For teaching: the decoded float32 YCbCr planes (H, W, C) before conversion; only ``region`` is valid."""
-        height, width = region.shape
-        grid = BlockGrid.of_region(region)
-        planes = np.zeros((height + (-height) % BLOCK, width + (-width) % BLOCK, channels), np.float32)
-        view = _to_blocks(planes)
-        steps = step_matrix(quality, channels)
-        for start, levels, offsets in _decode_levels(payload, grid, channels):
-            stop = start + len(levels)
-            coefficients = _dequantise(levels, steps, offsets)
-            coefficients = coefficients.reshape(len(levels), channels, BLOCK, BLOCK)
-            view[grid.rows[start:stop], grid.cols[start:stop]] = idctn(coefficients, axes=(2, 3), norm="ortho")
-        return planes[:height, :width]
-
-    def to_rgb(self, planes: np.ndarray) -> np.ndarray:
-        """Convert decoded YCbCr planes (from :meth:`decode_planes`) to uint8 pixels."""
-        return ycbcr_to_rgb(planes)
 
 
 def _levels(image: np.ndarray, grid: BlockGrid, quality: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Regions, smooth fills and resampling: what lets a layer code an irregular region cheaply.
 
-* :func:`aligned_box`: the box a layer codes, around its region, aligned to the coder's blocks.
+* :func:`aligned_box`: the box (XYXY) a layer codes, around its region, aligned to the coder's blocks.
 * :func:`push_pull_fill`: fill the pixels outside a region smoothly (a push-pull pyramid: average
   the known pixels down to coarser levels, then pull the averages back up into the holes), so
   a codec spends almost no bits on them.
@@ -15,19 +15,22 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from sdcomp_lite.types import box_from_mask
+from sdcomp_lite.types import Window, box_from_mask
 
 
-def aligned_box(region: np.ndarray, block: int) -> tuple[int, int, int, int] | None:
-    """``(y0, y1, x0, x1)`` around the True pixels of ``region`` (bool (H, W)), the start rounded
-    down and the end up to multiples of ``block`` (clipped to the image); None if empty."""
+def aligned_box(region: np.ndarray, block: int) -> Window | None:
+    """The window ``(x0, y0, x1, y1)`` ("XYXY") around the True pixels of ``region`` (bool (H, W)), the
+    start rounded down and the end up to multiples of ``block`` (clipped to the image); None if empty."""
     if not region.any():
         return None
-    left, top, right, bottom = (int(v) for v in box_from_mask(region))
-    height, width = region.shape
-    y0, x0 = top // block * block, left // block * block
-    y1, x1 = min(height, -(-bottom // block) * block), min(width, -(-right // block) * block)
-    return y0, y1, x0, x1
+    return align_window(Window(*(int(v) for v in box_from_mask(region))), block, *region.shape)
+
+
+def align_window(box: Window, block: int, height: int, width: int) -> Window:
+    """``box`` (XYXY) widened to multiples of ``block`` pixels: start rounded down, end up, clipped to
+    ``height`` x ``width``."""
+    return Window(box.x0 // block * block, box.y0 // block * block,
+                  min(width, -(-box.x1 // block) * block), min(height, -(-box.y1 // block) * block))
 
 
 def push_pull_fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:

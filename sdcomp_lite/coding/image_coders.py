@@ -1,9 +1,8 @@
 """Layer coders built on ordinary image codecs: AVIF (libaom through imagecodecs) and JPEG XL.
 
-Each codes one layer's *region*: the box around the region (aligned to the coder's block size)
-is cropped, the pixels outside the region are filled smoothly (:func:`~sdcomp_lite.coding.fill.push_pull_fill`)
-so they cost almost nothing, and the crop goes to the codec. The decoder computes the same box
-from the region it already knows, so no box is stored.
+Both are :class:`~sdcomp_lite.coding.region_coder.RegionCoder` s: a layer's region is coded as the
+crop of its box (XYXY, aligned to 8 pixels), the pixels outside the region filled smoothly, and the
+decoder computes the same box from the region it already knows, so no box is stored.
 
 Only what the decoder cannot rebuild is stored. An AVIF file is an ISO-BMFF container (about
 275 bytes of boxes: ftyp, meta, hdlr, iloc, ispe, av1C, colr, ...) around the AV1 data; every
@@ -13,7 +12,8 @@ JPEG XL is stored as its bare codestream (no container), which is already compac
 
 Untrusted payloads: before a codec sees them, the image size the payload declares (the AV1
 sequence header, the JPEG XL size header) is checked against the crop the decoder expects, so
-a tiny file cannot make the codec allocate a huge frame.
+a tiny file cannot make the codec allocate a huge frame. libavif reads no side over
+:data:`AVIF_MAX_SIDE` pixels, so the AVIF coder refuses to write one (:class:`ImageTooLargeError`).
 
 Quality 1..100 means the same direction for every coder (higher: better, larger):
 AVIF passes it to libavif's quality (0..100, where 100 is lossless) unchanged; JPEG XL maps it to a
@@ -30,12 +30,13 @@ import struct
 import imagecodecs
 import numpy as np
 
-from sdcomp_lite.coding.fill import aligned_box, push_pull_fill
-from sdcomp_lite.errors import BackendUnavailableError, CorruptBitstreamError
+from sdcomp_lite.coding.region_coder import RegionCoder
+from sdcomp_lite.errors import BackendUnavailableError, CorruptBitstreamError, ImageTooLargeError
+from sdcomp_lite.types import Window
 
 AVIF_SPEED = 6  # libaom speed: 6 codes a 768x512 photo in about 0.2 s; imagecodecs' default (about 50x slower) saves ~13%
 AVIF_PIXEL_FORMAT = "yuv444"  # what imagecodecs uses for RGB by default (the whole-image AVIF anchor)
-_MONO_TO_RGB = 3
+AVIF_MAX_SIDE = 32_768  # libavif's default image dimension limit: its decoder refuses a longer side
 
 
 def _box(kind: bytes, body: bytes) -> bytes:
@@ -108,7 +109,8 @@ class _Bits:
         return self.read((9, 13, 18, 30)[self.read(2)]) + 1
 
 
-def _leb128(data: bytes, position: int) -> tuple[int, int]:
+def read_leb128(data: bytes, position: int) -> tuple[int, int]:
+    """An AV1 LEB128 size field at ``position``: (value, position after it)."""
     value = 0
     for index in range(8):
         if position >= len(data):
@@ -134,7 +136,7 @@ def av1_frame_sizes(av1_data: bytes) -> list[tuple[int, int]]:
         position += 1 + has_extension
         if not has_size:
             raise CorruptBitstreamError("an AV1 unit without a size field; not an sdcomp-lite AVIF layer.")
-        size, position = _leb128(av1_data, position)
+        size, position = read_leb128(av1_data, position)
         if position + size > len(av1_data):
             raise CorruptBitstreamError("an AV1 unit runs past the end of its layer.")
         if obu_type == 1:
@@ -156,60 +158,24 @@ def _sequence_frame_size(payload: bytes) -> tuple[int, int]:
     return bits.read(width_bits) + 1, bits.read(height_bits) + 1
 
 
-class _RegionCoder:
-    """What the image-codec layer coders share: crop the region's aligned box, fill it smoothly,
-    code it; at decode, check the size the payload declares, decode, paste the box back."""
-
-    name = ""
-    block = 8
-    honours_quality = True
-    kind = ""  # "AVIF" or "JPEG XL", for messages
-
-    def encode_region(self, image: np.ndarray, region: np.ndarray, quality: int) -> tuple[bytes, float]:
-        """Code ``image`` (uint8 (H, W, C)) where ``region`` (bool (H, W)) is True: payload and its bits."""
-        box = aligned_box(region, self.block)
-        if box is None:
-            return b"", 0.0
-        payload = self._encode_crop(_crop_rgb(image, region, box), int(quality))
-        return payload, 8.0 * len(payload)
-
-    def decode_region(self, payload: bytes, region: np.ndarray, channels: int, quality: int) -> np.ndarray:
-        """Decode a payload into uint8 (H, W, channels); only ``region`` is valid."""
-        out = np.zeros((*region.shape, channels), np.uint8)
-        box = aligned_box(region, self.block)
-        if box is None:
-            return out
-        y0, y1, x0, x1 = box
-        self._check_size(payload, x1 - x0, y1 - y0)  # before the codec allocates anything
-        try:
-            pixels = np.asarray(self._decode_crop(payload, x1 - x0, y1 - y0))
-        except Exception as error:  # imagecodecs raises its own error types for bad data
-            raise CorruptBitstreamError(f"a {self.kind} layer cannot be decoded: {error}") from error
-        _paste(out, pixels, box, channels)
-        return out
-
-    def _encode_crop(self, crop: np.ndarray, quality: int) -> bytes:
-        raise NotImplementedError
-
-    def _check_size(self, payload: bytes, width: int, height: int) -> None:
-        raise NotImplementedError
-
-    def _decode_crop(self, payload: bytes, width: int, height: int) -> np.ndarray:
-        raise NotImplementedError
-
-
-class AvifCoder(_RegionCoder):
+class AvifCoder(RegionCoder):
     """AVIF (AV1 intra, libaom through imagecodecs; 4:4:4 by default) for one region; container rebuilt at decode."""
 
     name = "avif"
     kind = "AVIF"
+    decode_errors = (imagecodecs.AvifError,)
 
     def __init__(self, speed: int = AVIF_SPEED, pixelformat: str = AVIF_PIXEL_FORMAT) -> None:
         if not imagecodecs.AVIF.available:
             raise BackendUnavailableError("imagecodecs was built without AVIF; reinstall imagecodecs from PyPI.")
         self.speed, self.pixelformat = int(speed), pixelformat
 
-    def _encode_crop(self, crop: np.ndarray, quality: int) -> bytes:
+    def encode_crop(self, crop: np.ndarray, window: Window, quality: int) -> bytes:
+        if max(window.width, window.height) > AVIF_MAX_SIDE:
+            raise ImageTooLargeError(
+                f"a layer of {window.width}x{window.height} pixels: AVIF decoders read at most {AVIF_MAX_SIDE} pixels "
+                "a side. Use transform='jpegxl' or 'dct8', or split the image into tiles."
+            )
         avif = bytes(imagecodecs.avif_encode(crop, level=quality, speed=self.speed, pixelformat=self.pixelformat,
                                              numthreads=1))
         av1_data = _top_level_boxes(avif).get(b"mdat", b"")
@@ -222,17 +188,19 @@ class AvifCoder(_RegionCoder):
             )
         return av1c + bytes([matrix]) + av1_data
 
-    def _check_size(self, payload: bytes, width: int, height: int) -> None:
+    def check_payload(self, payload: bytes, window: Window) -> None:
         if len(payload) < 4:
             raise CorruptBitstreamError("an AVIF layer is too short.")
+        width, height = window.width, window.height
         for declared in av1_frame_sizes(payload[3:]):
             if declared != (width, height):
                 raise CorruptBitstreamError(
                     f"an AVIF layer declares a {declared[0]}x{declared[1]} frame where its region needs {width}x{height}."
                 )
 
-    def _decode_crop(self, payload: bytes, width: int, height: int) -> np.ndarray:
-        return imagecodecs.avif_decode(build_avif(width, height, payload[:2], payload[2], payload[3:]), numthreads=1)
+    def decode_crop(self, payload: bytes, window: Window, channels: int) -> np.ndarray:
+        avif = build_avif(window.width, window.height, payload[:2], payload[2], payload[3:])
+        return imagecodecs.avif_decode(avif, numthreads=1)
 
 
 def jpegxl_distance(quality: int) -> float:
@@ -257,42 +225,26 @@ def jpegxl_size(codestream: bytes) -> tuple[int, int]:
     return ((bits.read(5) + 1) * 8 if small else bits.u32_size()), height
 
 
-class JpegXlCoder(_RegionCoder):
+class JpegXlCoder(RegionCoder):
     """JPEG XL (libjxl through imagecodecs) for one region, stored as a bare codestream."""
 
     name = "jpegxl"
     kind = "JPEG XL"
+    decode_errors = (imagecodecs.JpegxlError,)
 
     def __init__(self, effort: int = 5) -> None:
         if not imagecodecs.JPEGXL.available:
             raise BackendUnavailableError("imagecodecs was built without JPEG XL; reinstall imagecodecs from PyPI.")
         self.effort = int(effort)
 
-    def _encode_crop(self, crop: np.ndarray, quality: int) -> bytes:
+    def encode_crop(self, crop: np.ndarray, window: Window, quality: int) -> bytes:
         return bytes(imagecodecs.jpegxl_encode(crop, distance=jpegxl_distance(quality), effort=self.effort,
                                                usecontainer=False, numthreads=1))
 
-    def _check_size(self, payload: bytes, width: int, height: int) -> None:
-        if jpegxl_size(payload) != (width, height):
+    def check_payload(self, payload: bytes, window: Window) -> None:
+        if jpegxl_size(payload) != (window.width, window.height):
             raise CorruptBitstreamError("a JPEG XL layer declares another size than its region needs.")
 
-    def _decode_crop(self, payload: bytes, width: int, height: int) -> np.ndarray:
+    def decode_crop(self, payload: bytes, window: Window, channels: int) -> np.ndarray:
         return imagecodecs.jpegxl_decode(payload, numthreads=1)
 
-
-def _crop_rgb(image: np.ndarray, region: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The box of ``image`` with pixels outside ``region`` filled smoothly, as uint8 RGB."""
-    y0, y1, x0, x1 = box
-    crop = push_pull_fill(image[y0:y1, x0:x1], region[y0:y1, x0:x1])
-    if crop.shape[2] == 1:
-        crop = np.repeat(crop, _MONO_TO_RGB, axis=2)
-    return np.ascontiguousarray(crop)
-
-
-def _paste(out: np.ndarray, pixels: np.ndarray, box: tuple[int, int, int, int], channels: int) -> None:
-    y0, y1, x0, x1 = box
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
-    if pixels.shape[:2] != (y1 - y0, x1 - x0) or pixels.dtype != np.uint8:
-        raise CorruptBitstreamError(f"a layer decodes to {pixels.shape} {pixels.dtype}, not its region's crop.")
-    out[y0:y1, x0:x1] = pixels[:, :, :channels] if channels == 3 else pixels[:, :, :1]

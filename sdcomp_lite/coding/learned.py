@@ -1,9 +1,9 @@
 """A learned content transform: any CompressAI image model codes each layer's region.
 
-The region's bounding box is cropped (padded to a multiple of the model's
-``downsampling_factor``), pixels outside the region are filled smoothly (push-pull), and the
-model's own ``compress()`` / ``decompress()`` pair codes it. The decoder keeps only the region's
-pixels. Quality selects nothing here (``honours_quality = False``): a CompressAI model has one
+A :class:`~sdcomp_lite.coding.region_coder.RegionCoder`: the region's tight box (XYXY) is cropped, pixels
+outside the region are filled smoothly (push-pull), the crop is padded to a multiple of the model's
+``downsampling_factor``, and the model's own ``compress()`` / ``decompress()`` pair codes it. The
+decoder keeps only the region's pixels. Quality selects nothing here (``honours_quality = False``): a CompressAI model has one
 rate, set by the checkpoint you load, so ``encode_to_budget`` refuses it.
 
 Use it with pretrained weights when you have them::
@@ -26,18 +26,19 @@ import warnings
 import numpy as np
 import torch
 
-from sdcomp_lite.coding.fill import push_pull_fill
+from sdcomp_lite.coding.region_coder import RegionCoder
 from sdcomp_lite.errors import BackendUnavailableError, CorruptBitstreamError
-from sdcomp_lite.types import box_from_mask
+from sdcomp_lite.types import Window
 
 DEFAULT_STRIDE = 64  # for models that do not say their downsampling factor
 _CROP = struct.Struct(">HHHHHH")  # x0, y0, crop width, crop height, latent height, latent width
 
 
-class CompressAITransform:
+class CompressAITransform(RegionCoder):
     """Wraps a CompressAI ``CompressionModel`` (with ``compress`` and ``decompress``)."""
 
-    block = 1
+    kind = "learned-transform"
+    block = 1  # the tight box; the crop is padded to the model's stride instead
     honours_quality = False
 
     def __init__(self, model: torch.nn.Module, label: str = "compressai") -> None:
@@ -80,25 +81,35 @@ class CompressAITransform:
             model.load_state_dict(state.get("state_dict", state))
         return cls(model, architecture)
 
-    def encode_region(self, image: np.ndarray, region: np.ndarray, quality: int) -> tuple[bytes, float]:
-        if not region.any():
-            return b"", 0.0
-        x0, y0, (crop_h, crop_w), crop = _crop(image, region, self.stride)
+    def encode_crop(self, crop: np.ndarray, window: Window, quality: int) -> bytes:
+        """The crop's box (x0, y0, width, height), the latent size and the model's strings (quality is not used)."""
+        pad_y, pad_x = (-window.height) % self.stride, (-window.width) % self.stride
+        padded = np.pad(crop.astype(np.float64), ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
         with torch.no_grad():
-            out = self.model.compress(_to_tensor(crop))
+            out = self.model.compress(torch.from_numpy(padded / 255.0).float().permute(2, 0, 1)[None])
         strings = [s[0] for s in out["strings"]]
         latent_h, latent_w = out["shape"]
-        parts = [_CROP.pack(x0, y0, crop_w, crop_h, latent_h, latent_w), struct.pack(">B", len(strings))]
+        parts = [_CROP.pack(window.x0, window.y0, window.width, window.height, latent_h, latent_w),
+                 struct.pack(">B", len(strings))]
         for string in strings:
             parts += [struct.pack(">I", len(string)), string]
-        payload = b"".join(parts)
-        return payload, 8.0 * len(payload)  # learned models report no separate estimate here
+        return b"".join(parts)
 
-    def decode_region(self, payload: bytes, region: np.ndarray, channels: int, quality: int) -> np.ndarray:
-        height, width = region.shape
-        planes = np.zeros((height, width, channels), np.uint8)
-        if not region.any():
-            return planes
+    def check_payload(self, payload: bytes, window: Window) -> None:
+        self._parse(payload, window)
+
+    def decode_crop(self, payload: bytes, window: Window, channels: int) -> np.ndarray:
+        """uint8 (h, w, 3), or (h, w, 1) for grey (the mean of the model's three channels)."""
+        strings, latent_h, latent_w = self._parse(payload, window)
+        with torch.no_grad():
+            pixels = self.model.decompress(strings, (latent_h, latent_w))["x_hat"]
+        crop = (pixels[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255.0)[: window.height, : window.width]
+        if channels == 1:
+            crop = crop.mean(axis=2, keepdims=True)
+        return np.clip(np.rint(crop), 0, 255).astype(np.uint8)
+
+    def _parse(self, payload: bytes, window: Window) -> tuple[list[list[bytes]], int, int]:
+        """The model's strings and latent size; the declared crop must be ``window``."""
         try:
             x0, y0, crop_w, crop_h, latent_h, latent_w = _CROP.unpack_from(payload)
             strings, position = [], _CROP.size + 1
@@ -108,30 +119,8 @@ class CompressAITransform:
                 position += 4 + length
         except (struct.error, IndexError) as error:
             raise CorruptBitstreamError(f"learned-transform payload is malformed: {error}") from error
-        if crop_h * crop_w == 0 or latent_h * self.stride < crop_h or latent_w * self.stride < crop_w:
-            raise CorruptBitstreamError("learned-transform payload declares an impossible crop or latent size.")
-        if x0 + crop_w > width or y0 + crop_h > height or latent_h * latent_w > 4 * height * width:
-            raise CorruptBitstreamError("learned-transform payload declares a crop outside the image.")
-        with torch.no_grad():
-            pixels = self.model.decompress(strings, (latent_h, latent_w))["x_hat"]
-        crop = (pixels[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255.0)[:crop_h, :crop_w]
-        if channels == 1:
-            crop = crop.mean(axis=2, keepdims=True)
-        planes[y0 : y0 + crop_h, x0 : x0 + crop_w] = np.clip(np.rint(crop), 0, 255).astype(np.uint8)
-        return planes
-
-
-def _crop(image: np.ndarray, region: np.ndarray, stride: int) -> tuple[int, int, tuple[int, int], np.ndarray]:
-    """The region's box, padded to the model's stride; outside pixels filled smoothly (push-pull)."""
-    x0, y0, x1, y1 = (int(v) for v in box_from_mask(region))
-    crop = push_pull_fill(image[y0:y1, x0:x1], region[y0:y1, x0:x1]).astype(np.float64)
-    if crop.shape[2] == 1:
-        crop = np.repeat(crop, 3, axis=2)
-    size = crop.shape[:2]
-    pad_y, pad_x = (-size[0]) % stride, (-size[1]) % stride
-    crop = np.pad(crop, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
-    return int(x0), int(y0), size, crop
-
-
-def _to_tensor(crop: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(crop / 255.0).float().permute(2, 0, 1)[None]
+        if (x0, y0, crop_w, crop_h) != (window.x0, window.y0, window.width, window.height):
+            raise CorruptBitstreamError("learned-transform payload declares another crop than its region's box.")
+        if latent_h * self.stride < crop_h or latent_w * self.stride < crop_w or latent_h * latent_w > 4 * crop_h * crop_w:
+            raise CorruptBitstreamError("learned-transform payload declares an impossible latent size.")
+        return strings, latent_h, latent_w

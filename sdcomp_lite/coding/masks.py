@@ -7,8 +7,9 @@ almost certain, so the bits go to the boundary. The encoder measures P(pixel = 1
 context, sends each as one byte (on a logit scale), and codes the pixels with CompressAI's rANS.
 Because contexts use only the rows above, a whole row decodes in one call.
 
-Payload: box x0, y0, x1, y1 (u16 each); if the box is not empty, 16 context bytes and the
-rANS string.
+Payload (this module is its one home: :data:`BOX`, :data:`CONTEXTS`, :func:`context_table`): the box
+``(x0, y0, x1, y1)`` ("XYXY", u16 each, all zero for an empty mask); if the box is not empty,
+16 context bytes and the rANS string.
 
 Taught in notebooks/03_structured_entropy_coding.ipynb (section 6).
 """
@@ -21,11 +22,11 @@ import numpy as np
 
 from sdcomp_lite.coding.entropy import SymbolReader, SymbolStream, categorical_table
 from sdcomp_lite.errors import CorruptBitstreamError
-from sdcomp_lite.types import box_from_mask
+from sdcomp_lite.types import Window, box_from_mask
 
 CONTEXTS = 16
-_BOX = struct.Struct(">HHHH")
-_LOGIT_STEP = 12.0  # context byte b means P(1) = sigmoid((b - 128) / 12)
+BOX = struct.Struct(">HHHH")  # x0, y0, x1, y1 ("XYXY") of the coded crop
+LOGIT_STEP = 12.0  # context byte b means P(1) = sigmoid((b - 128) / 12)
 
 
 def _row_contexts(above: np.ndarray, two_above: np.ndarray) -> np.ndarray:
@@ -51,7 +52,7 @@ def _context_bytes(crop: np.ndarray, contexts: np.ndarray) -> np.ndarray:
     total = np.bincount(contexts.ravel(), minlength=CONTEXTS).astype(np.float64)
     probability = (ones + 0.4) / (total + 0.8)
     logits = np.log(probability / (1 - probability))
-    return np.clip(np.round(logits * _LOGIT_STEP + 128), 0, 255).astype(np.uint8)
+    return np.clip(np.round(logits * LOGIT_STEP + 128), 0, 255).astype(np.uint8)
 
 
 def context_statistics(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,10 +70,11 @@ def context_statistics(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _p_one(context_bytes: np.ndarray) -> np.ndarray:
     """P(pixel = 1) that each context byte stands for."""
-    return 1.0 / (1.0 + np.exp(-(context_bytes.astype(np.float64) - 128) / _LOGIT_STEP))
+    return 1.0 / (1.0 + np.exp(-(context_bytes.astype(np.float64) - 128) / LOGIT_STEP))
 
 
-def _table_from_bytes(context_bytes: np.ndarray):
+def context_table(context_bytes: np.ndarray):
+    """The rANS table of the 16 contexts that 16 context bytes (uint8) stand for."""
     p_one = _p_one(context_bytes)
     return categorical_table(np.stack([1 - p_one, p_one], axis=1))
 
@@ -80,40 +82,40 @@ def _table_from_bytes(context_bytes: np.ndarray):
 def encode_mask(mask: np.ndarray) -> tuple[bytes, float]:
     """Code a boolean mask losslessly. Returns the payload and the model's estimate in bits."""
     if not mask.any():
-        return _BOX.pack(0, 0, 0, 0), 0.0
+        return BOX.pack(0, 0, 0, 0), 0.0
     x0, y0, x1, y1 = (int(v) for v in box_from_mask(mask))
     crop = mask[y0:y1, x0:x1]
     contexts = _all_contexts(crop)
     context_bytes = _context_bytes(crop, contexts)
-    table = _table_from_bytes(context_bytes)
+    table = context_table(context_bytes)
     stream = SymbolStream(table)
     stream.add(crop.astype(np.int64), contexts)
-    estimate = stream.ideal_bits() + 8 * (CONTEXTS + _BOX.size)
-    return _BOX.pack(x0, y0, x1, y1) + context_bytes.tobytes() + stream.finish(), estimate
+    estimate = stream.ideal_bits() + 8 * (CONTEXTS + BOX.size)
+    return BOX.pack(x0, y0, x1, y1) + context_bytes.tobytes() + stream.finish(), estimate
 
 
-def decode_mask_box(payload: bytes, height: int, width: int) -> tuple[tuple[int, int, int, int] | None, np.ndarray]:
-    """Decode a mask's box ``(y0, y1, x0, x1)`` (None if empty) and the bool crop inside it.
+def decode_mask_box(payload: bytes, height: int, width: int) -> tuple[Window | None, np.ndarray]:
+    """Decode a mask's box (a :class:`~sdcomp_lite.types.Window`, XYXY; None if empty) and the bool crop inside it.
 
     The work is proportional to the box, not the image (``height`` x ``width`` only bounds it).
     """
-    if len(payload) < _BOX.size:
+    if len(payload) < BOX.size:
         raise CorruptBitstreamError("mask payload is shorter than its box.")
-    x0, y0, x1, y1 = _BOX.unpack_from(payload)
+    x0, y0, x1, y1 = BOX.unpack_from(payload)
     if x1 == x0 == 0 and y1 == y0 == 0:
         return None, np.zeros((0, 0), dtype=bool)
-    if not (x0 < x1 <= width and y0 < y1 <= height) or len(payload) < _BOX.size + CONTEXTS:
+    if not (x0 < x1 <= width and y0 < y1 <= height) or len(payload) < BOX.size + CONTEXTS:
         raise CorruptBitstreamError(f"mask box ({x0}, {y0}, {x1}, {y1}) does not fit a {width}x{height} image.")
-    context_bytes = np.frombuffer(payload, dtype=np.uint8, count=CONTEXTS, offset=_BOX.size)
-    table = _table_from_bytes(context_bytes)
-    reader = SymbolReader(payload[_BOX.size + CONTEXTS :], table)
+    context_bytes = np.frombuffer(payload, dtype=np.uint8, count=CONTEXTS, offset=BOX.size)
+    table = context_table(context_bytes)
+    reader = SymbolReader(payload[BOX.size + CONTEXTS :], table)
     crop = np.zeros((y1 - y0 + 2, x1 - x0), dtype=bool)  # two zero rows above the box
     for row in range(2, crop.shape[0]):
         bits = reader.read(_row_contexts(crop[row - 1], crop[row - 2]))
         if bits.size and (bits.min() < 0 or bits.max() > 1):
             raise CorruptBitstreamError("mask data decodes to a value that is not 0 or 1.")
         crop[row] = bits.astype(bool)
-    return (y0, y1, x0, x1), crop[2:]
+    return Window(x0, y0, x1, y1), crop[2:]
 
 
 def decode_mask(payload: bytes, height: int, width: int) -> np.ndarray:
@@ -121,6 +123,5 @@ def decode_mask(payload: bytes, height: int, width: int) -> np.ndarray:
     box, crop = decode_mask_box(payload, height, width)
     mask = np.zeros((height, width), dtype=bool)
     if box is not None:
-        y0, y1, x0, x1 = box
-        mask[y0:y1, x0:x1] = crop
+        mask[box.slices] = crop
     return mask

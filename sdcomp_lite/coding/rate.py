@@ -5,7 +5,7 @@ Taught in notebooks/00_quickstart.ipynb (exercise 2, a byte budget).
 
 from __future__ import annotations
 
-from sdcomp_lite.coding.codec import EncodedImage, encode, resolve_transform
+from sdcomp_lite.coding.layered import EncodedImage, encode, resolve_transform
 from sdcomp_lite.coding.transforms import DEFAULT_TRANSFORM
 from sdcomp_lite.errors import InvalidParameterError, RateControlError
 from sdcomp_lite.images import to_uint8_array
@@ -33,7 +33,7 @@ def encode_to_budget(
     """
     pixels = to_uint8_array(image)
     coder = resolve_transform(transform)
-    if not getattr(coder, "honours_quality", True):
+    if not coder.honours_quality:
         raise RateControlError(
             f"the transform {coder.name!r} has one fixed rate (a learned model ignores quality), so a byte budget "
             "cannot be searched; choose a model of another rate, or a transform such as 'avif'."

@@ -5,8 +5,11 @@ A content transform codes the pixels of one region and decodes them back::
     encode_region(image uint8 (H, W, C), region bool (H, W), quality int 1..100) -> (payload, estimated_bits)
     decode_region(payload, region, channels, quality) -> uint8 (H, W, C), valid where region is True
 
-and says ``name`` (stored in the header, at most 64 ASCII characters), ``block`` (the size its
-crops align to) and ``honours_quality`` (False for a learned model of one fixed rate).
+and says ``name`` (stored in the header, at most 64 ASCII characters) and ``honours_quality``
+(False for a learned model of one fixed rate; required). The codec hands each coder a window whose
+corner lies on an 8-pixel grid (``layered.WINDOW_ALIGN``), so a coder's own blocks line up with the image's.
+A coder that codes a region as one rectangle subclasses :class:`~sdcomp_lite.coding.region_coder.RegionCoder`
+(crop, fill, paste) as AVIF, JPEG XL and the learned models do.
 
 ``avif`` is the default (it measures best, see ``benchmarks/``); ``jpegxl`` is the other image
 codec; ``dct8`` is the glass-box block-DCT coder that notebook 03 teaches; ``compressai:<zoo name>``
@@ -29,7 +32,6 @@ class ContentTransform(Protocol):
     """What the codec needs from a layer coder."""
 
     name: str
-    block: int
     honours_quality: bool
 
     def encode_region(self, image: np.ndarray, region: np.ndarray, quality: int) -> tuple[bytes, float]: ...

@@ -15,6 +15,11 @@ Undecoded pixels (a prefix, or a truncated file) are filled with the upsampled p
 was decoded, otherwise with the image's mean colour (the header carries it).
 ``DecodedImage.coverage`` says which pixels are real.
 
+Windows and boxes are :class:`~sdcomp_lite.types.Window` s, ``(x0, y0, x1, y1)`` ("XYXY"). An object
+layer's window starts on a grid of :data:`WINDOW_ALIGN` pixels, so every coder's blocks line up
+with the image's; a layer coder needs only ``name``, ``honours_quality``, ``encode_region`` and
+``decode_region`` (:class:`~sdcomp_lite.coding.transforms.ContentTransform`).
+
 Taught in ``notebooks/00_quickstart.ipynb`` and ``notebooks/04_progressive_decoding.ipynb``.
 """
 
@@ -26,18 +31,19 @@ import struct
 import warnings
 import zlib
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from sdcomp_lite.coding import container
-from sdcomp_lite.coding.fill import downscale, downscale_region, push_pull_fill, upscale
-from sdcomp_lite.coding.masks import decode_mask_box, encode_mask
+from sdcomp_lite.coding.fill import align_window, downscale, downscale_region, push_pull_fill, upscale
+from sdcomp_lite.coding.layer_table import LayerInfo, layer_infos
+from sdcomp_lite.coding.masks import BOX, decode_mask_box, encode_mask
 from sdcomp_lite.coding.transforms import DEFAULT_TRANSFORM, ContentTransform, get_transform
 from sdcomp_lite.errors import CorruptBitstreamError, ImageTooLargeError, InvalidParameterError
 from sdcomp_lite.images import to_uint8_array
-from sdcomp_lite.types import SceneObject, box_from_mask, validate_objects
+from sdcomp_lite.types import SceneObject, Window, box_from_mask, validate_objects
 
 MASK_LENGTH = struct.Struct(">I")  # an object layer starts with the mask payload's length
 PREVIEW_SCALE = 8
@@ -45,13 +51,6 @@ DEFAULT_PREVIEW_QUALITY = 10
 OBJECT_QUALITY_RULES = ("flat", "by-importance")
 WINDOW_ALIGN = 8  # a layer's window starts on this grid, so every coder's blocks line up with the image's
 MASK_WORK_FACTOR = 4  # a decoder decodes at most this many times max_pixels mask cells in all
-
-
-@dataclass(frozen=True)
-class LayerInfo(container.LayerEntry):
-    """One row of the layer table (sizes in bytes), and whether the data holds the layer in full."""
-
-    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -117,12 +116,20 @@ def _whole_number(value, name: str, low: int, high: int) -> int:
 
 
 def resolve_transform(transform: str | ContentTransform) -> ContentTransform:
-    """A transform object from a name or an object; checks its header name fits the format."""
+    """A transform object from a name or an object; checks it has what the codec needs and that its
+    header name fits the format."""
     coder = get_transform(transform) if isinstance(transform, str) else transform
     name = getattr(coder, "name", None)
     if not isinstance(name, str) or not name or len(name) > container.MAX_TRANSFORM_NAME or not name.isascii():
         raise InvalidParameterError(
             f"a transform's name must be 1..{container.MAX_TRANSFORM_NAME} ASCII characters, got {name!r}."
+        )
+    missing = [attribute for attribute in ("honours_quality", "encode_region", "decode_region")
+               if not hasattr(coder, attribute)]
+    if missing or not isinstance(coder.honours_quality, bool):
+        raise InvalidParameterError(
+            f"the transform {name!r} lacks {', '.join(missing) or 'a bool honours_quality'}; a layer coder needs "
+            "name, honours_quality (bool), encode_region and decode_region (see sdcomp_lite.coding.transforms)."
         )
     return coder
 
@@ -183,16 +190,13 @@ def encode(
     if preview:
         small = downscale(pixels, PREVIEW_SCALE)
         content, bits = coder.encode_region(small, np.ones(small.shape[:2], bool), preview_quality)
-        layers.append((_entry("preview", 0, "preview", 0.0, preview_quality, PREVIEW_SCALE), content))
+        layers.append((_entry("preview", "preview", quality=preview_quality, scale=PREVIEW_SCALE), content))
         estimates.append(bits)
     covered = np.zeros((height, width), dtype=bool)
     most_important = max((abs(float(obj.importance)) for obj in objects), default=1.0) or 1.0
     for group in tqdm(groups, desc="object layers", disable=not progress):
         coarse = downscale_region(np.logical_or.reduce([np.asarray(obj.mask) for obj in group]), mask_scale)
-        coarse_box = None
-        if coarse.any():
-            box_x0, box_y0, box_x1, box_y1 = (int(v) for v in box_from_mask(coarse))
-            coarse_box = (box_y0, box_y1, box_x0, box_x1)
+        coarse_box = Window(*(int(v) for v in box_from_mask(coarse))) if coarse.any() else None
         window = layer_window(coarse_box, mask_scale, height, width)
         layer_quality = quality
         if object_quality == "by-importance":
@@ -201,50 +205,45 @@ def encode(
         mask_payload, mask_bits = encode_mask(coarse)
         content, content_bits = b"", 0.0
         if window is not None:
-            y0, y1, x0, x1 = window
-            box_y0, box_y1, box_x0, box_x1 = coarse_box
-            mask = window_mask(coarse_box, coarse[box_y0:box_y1, box_x0:box_x1], mask_scale, window)
-            content, content_bits = coder.encode_region(pixels[y0:y1, x0:x1], mask & ~covered[y0:y1, x0:x1],
+            mask = window_mask(coarse_box, coarse[coarse_box.slices], mask_scale, window)
+            content, content_bits = coder.encode_region(pixels[window.slices], mask & ~covered[window.slices],
                                                         layer_quality)
-            covered[y0:y1, x0:x1] |= mask
+            covered[window.slices] |= mask
         label = " + ".join(obj.label for obj in group)
-        entry = _entry("object", group[0].object_id, _cut_label(label), group[0].importance, layer_quality, mask_scale)
+        entry = _entry("object", _cut_label(label), object_id=group[0].object_id, importance=group[0].importance,
+                       quality=layer_quality, scale=mask_scale)
         layers.append((entry, MASK_LENGTH.pack(len(mask_payload)) + mask_payload + content))
         estimates.append(mask_bits + content_bits + 8 * MASK_LENGTH.size)
     region = ~covered
     content, content_bits = coder.encode_region(downscale(pixels, background_scale),
                                                 downscale_region(region, background_scale), background_quality)
-    layers.append((_entry("background", 0, "background", 0.0, background_quality, background_scale), content))
+    layers.append((_entry("background", "background", quality=background_quality, scale=background_scale), content))
     estimates.append(content_bits)
     fill = tuple(int(v) for v in np.rint(pixels.reshape(-1, channels).mean(axis=0)))
     header = container.Header(channels, width, height, coder.name, (fill * 3)[:3])
     data = container.pack(header, layers)
     parsed = container.unpack(data, max_pixels=height * width)
-    return EncodedImage(data, width, height, coder.name, tuple(_layer_infos(parsed)), tuple(estimates))
+    return EncodedImage(data, width, height, coder.name, layer_infos(parsed), tuple(estimates))
 
 
-def layer_window(coarse_box: tuple[int, int, int, int] | None, scale: int, height: int, width: int):
-    """The full-resolution window ``(y0, y1, x0, x1)`` an object layer codes: its mask's box (given on
-    the mask's ``scale``-pixel grid) widened to multiples of 8 pixels and clipped to the image.
+def layer_window(coarse_box: Window | None, scale: int, height: int, width: int) -> Window | None:
+    """The full-resolution window (XYXY) an object layer codes: its mask's box (XYXY on the mask's
+    ``scale``-pixel grid) widened to multiples of :data:`WINDOW_ALIGN` pixels and clipped to the image.
 
     Encoder and decoder both work inside it, so a layer's work is proportional to its box.
     """
     if coarse_box is None:
         return None
-    top, bottom, left, right = coarse_box
-    y1, x1 = min(height, bottom * scale), min(width, right * scale)
-    align = WINDOW_ALIGN
-    return (top * scale // align * align, min(height, -(-y1 // align) * align),
-            left * scale // align * align, min(width, -(-x1 // align) * align))
+    fine = Window(coarse_box.x0 * scale, coarse_box.y0 * scale, min(width, coarse_box.x1 * scale),
+                  min(height, coarse_box.y1 * scale))
+    return align_window(fine, WINDOW_ALIGN, height, width)
 
 
-def window_mask(coarse_box, crop: np.ndarray, scale: int, window) -> np.ndarray:
-    """The layer's mask inside its window (bool), from the coarse crop of its box."""
-    top, bottom, left, right = coarse_box
-    y0, y1, x0, x1 = window
-    mask = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+def window_mask(coarse_box: Window, crop: np.ndarray, scale: int, window: Window) -> np.ndarray:
+    """The layer's mask inside its ``window`` (bool (h, w)), from the coarse ``crop`` of its box (both XYXY)."""
+    mask = np.zeros((window.height, window.width), dtype=bool)
     fine = np.repeat(np.repeat(crop, scale, axis=0), scale, axis=1) if scale > 1 else crop
-    oy, ox = top * scale - y0, left * scale - x0
+    oy, ox = coarse_box.y0 * scale - window.y0, coarse_box.x0 * scale - window.x0
     fine = fine[: mask.shape[0] - oy, : mask.shape[1] - ox]
     mask[oy : oy + fine.shape[0], ox : ox + fine.shape[1]] = fine
     return mask
@@ -270,25 +269,12 @@ def _cut_label(label: str) -> str:
     return encoded[: container.MAX_LABEL_BYTES - 3].decode("utf-8", "ignore") + "..."
 
 
-def _entry(kind: str, object_id: int, label: str, importance: float, quality: int, scale: int) -> container.LayerEntry:
-    return container.LayerEntry(0, kind, int(object_id), label, 0, float(importance), int(quality), scale, 0, 0, 0)
-
-
-def _layer_infos(parsed: container.Container) -> list[LayerInfo]:
-    return [LayerInfo(**asdict(e), complete=parsed.layer_bytes(e.index) is not None) for e in parsed.layers]
-
-
-def inspect(data: bytes, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> list[LayerInfo]:
-    """The layer table of a bitstream: kinds, names, ranks, importances, qualities, scales, offsets, sizes, CRCs.
-
-    ``complete`` is False for layers that a truncated file does not hold in full.
-    """
-    return _layer_infos(container.unpack(data, max_pixels))
-
-
-def read_header(data: bytes, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> container.Header:
-    """The image-wide header fields (size, channels, transform, fill colour)."""
-    return container.unpack(data, max_pixels).header
+def _entry(kind: str, label: str, *, quality: int, scale: int, object_id: int = 0,
+           importance: float = 0.0) -> container.LayerEntry:
+    """A row for :func:`container.pack` (index, rank, offset, length and CRC are the writer's)."""
+    return container.LayerEntry(index=0, kind=kind, object_id=int(object_id), label=label, rank=0,
+                                importance=float(importance), quality=int(quality), scale=scale, offset=0, length=0,
+                                crc32=0)
 
 
 class _Canvas:
@@ -317,7 +303,7 @@ class _Canvas:
             small = self.coder.decode_region(content, small_region, channels, entry.quality)
             if entry.scale > 1:
                 small = upscale(push_pull_fill(small, small_region), entry.scale, header.height, header.width)
-            self._paste(small, region, entry.index, (0, header.height, 0, header.width))
+            self._paste(small, region, entry.index, Window(0, 0, header.width, header.height))
             return
         if len(payload) < MASK_LENGTH.size:
             raise CorruptBitstreamError(f"layer {entry.index} is too short to hold a mask.")
@@ -331,15 +317,14 @@ class _Canvas:
         window = layer_window(coarse_box, scale, height, width)
         if window is None:
             return  # an empty object: nothing to decode, nothing covered
-        y0, y1, x0, x1 = window
-        region = window_mask(coarse_box, crop, scale, window) & ~self.covered[y0:y1, x0:x1]
+        region = window_mask(coarse_box, crop, scale, window) & ~self.covered[window.slices]
         values = self.coder.decode_region(payload[end:], region, channels, entry.quality)
         self._paste(values, region, entry.index, window)
 
     def _charge_mask(self, mask_payload: bytes, entry: container.LayerEntry, height: int, width: int) -> None:
         """Refuse files whose masks would take more decoding work than the budget allows."""
-        if len(mask_payload) >= 8:
-            x0, y0, x1, y1 = struct.unpack_from(">HHHH", mask_payload)
+        if len(mask_payload) >= BOX.size:
+            x0, y0, x1, y1 = BOX.unpack_from(mask_payload)
             self.mask_cells_left -= max(0, x1 - x0) * max(0, y1 - y0)
         if self.mask_cells_left < 0:
             raise ImageTooLargeError(
@@ -347,13 +332,12 @@ class _Canvas:
                 "budget; if you trust the file, decode it with a larger max_pixels."
             )
 
-    def _paste(self, values: np.ndarray, region: np.ndarray, index: int, window) -> None:
-        y0, y1, x0, x1 = window
-        if values.shape != (y1 - y0, x1 - x0, self.header.channels) or values.dtype != np.uint8:
+    def _paste(self, values: np.ndarray, region: np.ndarray, index: int, window: Window) -> None:
+        if values.shape != (window.height, window.width, self.header.channels) or values.dtype != np.uint8:
             raise CorruptBitstreamError(f"layer {index} decodes to {values.shape} {values.dtype}, not its window.")
-        self.pixels[y0:y1, x0:x1][region] = values[region]
-        self.layer_of_pixel[y0:y1, x0:x1][region] = index
-        self.covered[y0:y1, x0:x1] |= region
+        self.pixels[window.slices][region] = values[region]
+        self.layer_of_pixel[window.slices][region] = index
+        self.covered[window.slices] |= region
 
     def snapshot(self, decoded: int, missing: tuple[int, ...]) -> DecodedImage:
         """The image so far, undecoded pixels filled (preview, else mean colour)."""

@@ -25,15 +25,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 
-from sdcomp_lite.fuzzing.cases import Case
+from fuzzing.cases import Case
 
 BUG_OUTCOMES = ("other-exception", "memory", "signal", "hang")
 OUTCOMES = ("ok", "sdcomp-error", *BUG_OUTCOMES)
 DEFAULT_TIMEOUT = 5.0  # CPU seconds per case
 DEFAULT_MEMORY_LIMIT = 1 << 30  # bytes of address space above the worker's baseline
 _STARTUP_TIMEOUT = 600.0  # seconds for a worker to be ready (the fork server imports torch once)
-_PRELOAD = ["sdcomp_lite.coding.codec", "sdcomp_lite.coding.dct", "sdcomp_lite.coding.image_coders",
-            "sdcomp_lite.coding.entropy", "sdcomp_lite.fuzzing.runner"]
+_PRELOAD = ["sdcomp_lite.coding.layered", "sdcomp_lite.coding.dct", "sdcomp_lite.coding.image_coders",
+            "sdcomp_lite.coding.entropy", "fuzzing.runner"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def classify(error: BaseException | None) -> tuple[str, str]:
 def codec_decode(data: bytes, mode: str = "decode") -> None:
     """What the fuzzer tests: :func:`~sdcomp_lite.coding.decode` (``mode="decode"``) or every step of
     :func:`~sdcomp_lite.coding.decode_progressive` (``"progressive"``), at the default pixel budget."""
-    from sdcomp_lite.coding.codec import decode, decode_progressive
+    from sdcomp_lite.coding import decode, decode_progressive
 
     if mode == "progressive":
         for _ in decode_progressive(data):

@@ -29,22 +29,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sdcomp_lite.coding import container
-from sdcomp_lite.coding.codec import encode
+from sdcomp_lite.coding import container, encode
 from sdcomp_lite.coding.dct import BANDS
 from sdcomp_lite.coding.entropy import SCALE_TABLE, SymbolStream, categorical_table, gaussian_table
-from sdcomp_lite.coding.image_coders import _leb128
-from sdcomp_lite.coding.masks import _table_from_bytes
+from sdcomp_lite.coding.image_coders import read_leb128
+from sdcomp_lite.coding.layered import MASK_LENGTH
+from sdcomp_lite.coding.masks import BOX, CONTEXTS, context_table
 from sdcomp_lite.errors import CorruptBitstreamError
 from sdcomp_lite.types import SceneObject
 
 TRANSFORMS = ("avif", "jpegxl", "dct8")  # the registered transforms that need no weights
-
-_ROW = struct.Struct(">BIIBBIIB")  # a layer-table row, importance as its raw float32 bits
-_MASK_LENGTH = struct.Struct(">I")
-_BOX = struct.Struct(">HHHH")
-_MASK_CONTEXTS = 16
-assert _ROW.size == container._ENTRY.size
 
 
 # --- seeds ---------------------------------------------------------------------------------------
@@ -149,9 +143,8 @@ class Draft:
         header = parsed.header
         rows, payloads = [], []
         for entry in parsed.layers:
-            bits = struct.unpack(">I", struct.pack(">f", entry.importance))[0]
-            code = {name: code for code, name in container.LAYER_KINDS.items()}[entry.kind]
-            rows.append(Row(code, entry.object_id, bits, entry.quality, entry.scale, entry.label.encode("utf-8")))
+            rows.append(Row(container.KIND_CODES[entry.kind], entry.object_id, container.float32_bits(entry.importance),
+                            entry.quality, entry.scale, entry.label.encode("utf-8")))
             payloads.append(parsed.layer_bytes(entry.index) or b"")
         return cls(header.channels, header.width, header.height, bytes(header.fill), header.transform.encode("ascii"),
                    rows, payloads, transform=header.transform)
@@ -161,21 +154,16 @@ class Draft:
 
     def to_bytes(self) -> bytes:
         count = len(self.rows) if self.count is None else self.count
-        name_length = len(self.name) if self.name_length is None else self.name_length
-        parts = [container._HEADER.pack(self.magic, self.version & 0xFF, self.channels & 0xFF, self.width & 0xFFFF,
-                                        self.height & 0xFFFF, self.fill, count & 0xFFFF, name_length & 0xFF),
-                 self.name]
+        parts = [container.pack_header(self.channels, self.width, self.height, self.fill, count, self.name,
+                                       name_length=self.name_length, magic=self.magic, version=self.version)]
         for row, payload in zip(self.rows, self.payloads):
             length = len(payload) if row.length is None else row.length
             crc = zlib.crc32(payload) if row.crc is None else row.crc
-            label_length = len(row.label) if row.label_length is None else row.label_length
-            parts.append(_ROW.pack(row.kind & 0xFF, row.object_id & 0xFFFFFFFF, row.importance_bits & 0xFFFFFFFF,
-                                   row.quality & 0xFF, row.scale & 0xFF, length & 0xFFFFFFFF, crc & 0xFFFFFFFF,
-                                   label_length & 0xFF))
-            parts.append(row.label)
+            parts.append(container.pack_row(row.kind, row.object_id, row.importance_bits, row.quality, row.scale, length,
+                                            crc, row.label, label_length=row.label_length))
         head = b"".join(parts)
-        crc = zlib.crc32(head) if self.table_crc is None else self.table_crc
-        return head + struct.pack(">I", crc & 0xFFFFFFFF) + b"".join(self.payloads)
+        crc = container.table_crc(head) if self.table_crc is None else struct.pack(">I", self.table_crc & 0xFFFFFFFF)
+        return head + crc + b"".join(self.payloads)
 
 
 def boundary_values(bits: int, rng: random.Random) -> int:
@@ -223,9 +211,9 @@ def _content_start(draft: Draft, index: int) -> int | None:
     payload = draft.payloads[index]
     if draft.kind_of(index) != "object":
         return 0
-    if len(payload) < _MASK_LENGTH.size:
+    if len(payload) < MASK_LENGTH.size:
         return None
-    end = _MASK_LENGTH.size + _MASK_LENGTH.unpack_from(payload)[0]
+    end = MASK_LENGTH.size + MASK_LENGTH.unpack_from(payload)[0]
     return end if end <= len(payload) else None
 
 
@@ -395,22 +383,22 @@ def _payload_swap(draft, rng, seeds):
 @_mutation("mask-length")
 def _mask_length(draft, rng, seeds):
     i = _layer(draft, rng, ("object",))
-    if i is None or len(draft.payloads[i]) < _MASK_LENGTH.size:
+    if i is None or len(draft.payloads[i]) < MASK_LENGTH.size:
         return False
     payload = draft.payloads[i]
-    (length,) = _MASK_LENGTH.unpack_from(payload)
+    (length,) = MASK_LENGTH.unpack_from(payload)
     value = rng.choice((length - 1, length + 1, len(payload) - 4, len(payload) - 3, 0, 7, 8, 24,
                         boundary_values(32, rng))) & 0xFFFFFFFF
-    draft.payloads[i] = _MASK_LENGTH.pack(value) + payload[_MASK_LENGTH.size :]
+    draft.payloads[i] = MASK_LENGTH.pack(value) + payload[MASK_LENGTH.size :]
     return True
 
 
 def _mask_span(draft: Draft, index: int) -> tuple[int, int] | None:
     """(start, end) of an object layer's mask payload, if it holds a box."""
     end = _content_start(draft, index)
-    if end is None or end - _MASK_LENGTH.size < _BOX.size:
+    if end is None or end - MASK_LENGTH.size < BOX.size:
         return None
-    return _MASK_LENGTH.size, end
+    return MASK_LENGTH.size, end
 
 
 def _mask_mutation(name: str, min_length: int = 0):
@@ -431,7 +419,7 @@ def _mask_mutation(name: str, min_length: int = 0):
 @_mask_mutation("mask-box")
 def _mask_box(draft, rng, seeds, i, span):
     start, _ = span
-    box = list(_BOX.unpack_from(draft.payloads[i], start))
+    box = list(BOX.unpack_from(draft.payloads[i], start))
     w, h = draft.width, draft.height
     choice = rng.randrange(4)
     if choice == 0:
@@ -442,33 +430,33 @@ def _mask_box(draft, rng, seeds, i, span):
         box[rng.randrange(4)] = rng.choice((0, 1, w - 1, w, w + 1, h, h + 1, 65535))
     else:
         box = [box[2], box[3], box[0], box[1]]
-    draft.payloads[i] = _edit(draft.payloads[i], start, start + _BOX.size, _BOX.pack(*box))
+    draft.payloads[i] = _edit(draft.payloads[i], start, start + BOX.size, BOX.pack(*box))
     return True
 
 
-@_mask_mutation("mask-contexts", _BOX.size + _MASK_CONTEXTS)
+@_mask_mutation("mask-contexts", BOX.size + CONTEXTS)
 def _mask_contexts(draft, rng, seeds, i, span):
-    start = span[0] + _BOX.size
+    start = span[0] + BOX.size
     value = rng.choice((0, 255, 128, None))
-    contexts = rng.randbytes(_MASK_CONTEXTS) if value is None else bytes([value]) * _MASK_CONTEXTS
-    draft.payloads[i] = _edit(draft.payloads[i], start, start + _MASK_CONTEXTS, contexts)
+    contexts = rng.randbytes(CONTEXTS) if value is None else bytes([value]) * CONTEXTS
+    draft.payloads[i] = _edit(draft.payloads[i], start, start + CONTEXTS, contexts)
     return True
 
 
-@_mask_mutation("mask-symbols", _BOX.size + _MASK_CONTEXTS)
+@_mask_mutation("mask-symbols", BOX.size + CONTEXTS)
 def _mask_symbols(draft, rng, seeds, i, span):
     """The mask's pixels re-coded: all 0 (context 0, as the decoder will pick) except one odd value."""
     start, end = span
     payload = draft.payloads[i]
-    x0, y0, x1, y1 = _BOX.unpack_from(payload, start)
-    contexts = np.frombuffer(payload, np.uint8, _MASK_CONTEXTS, start + _BOX.size)
+    x0, y0, x1, y1 = BOX.unpack_from(payload, start)
+    contexts = np.frombuffer(payload, np.uint8, CONTEXTS, start + BOX.size)
     area = max(x1 - x0, 0) * max(y1 - y0, 0)
     symbols = np.zeros(max(min(area, 1 << 16), 1), np.int64)
     symbols[rng.randrange(symbols.size)] = rng.choice((-1, 2, 3, -1000, 1 << 20, 1))
-    stream = SymbolStream(_table_from_bytes(contexts))
+    stream = SymbolStream(context_table(contexts))
     stream.add(symbols, 0)
-    mask = payload[start : start + _BOX.size + _MASK_CONTEXTS] + stream.finish()
-    draft.payloads[i] = _MASK_LENGTH.pack(len(mask)) + mask + payload[end:]
+    mask = payload[start : start + BOX.size + CONTEXTS] + stream.finish()
+    draft.payloads[i] = MASK_LENGTH.pack(len(mask)) + mask + payload[end:]
     return True
 
 
@@ -568,7 +556,7 @@ def _obus(av1: bytes) -> list[tuple[int, int, int]]:
         start = position
         position += 1 + ((av1[position] >> 2) & 1)
         try:
-            size, after = _leb128(av1, position)
+            size, after = read_leb128(av1, position)
         except CorruptBitstreamError:
             break
         units.append((start, position, after + size))
@@ -608,7 +596,7 @@ def _avif_obu(draft, rng, seeds, i, start):
     if action == 0:
         av1 = _edit(av1, unit_start, unit_start + 1, bytes([av1[unit_start] ^ (1 << rng.randrange(8))]))
     elif action == 1:
-        _, after = _leb128(av1, size_at)
+        _, after = read_leb128(av1, size_at)
         size = end - after
         value = rng.choice((0, 1, size - 1, size + 1, 1 << 28, (1 << 32) - 1, 1 << 56, size)) & ((1 << 56) - 1)
         av1 = _edit(av1, size_at, after, _leb128_bytes(value, rng.choice((1, 1, 8, 9))))
@@ -629,7 +617,7 @@ def _avif_sequence(draft, rng, seeds, i, start):
     if not units:
         return False
     size_at, end = rng.choice(units)
-    _, body = _leb128(bytes(av1), size_at)
+    _, body = read_leb128(bytes(av1), size_at)
     if body >= end:
         return False
     # bits 10..: frame_width_bits, frame_height_bits, then the maximum frame size (what the size check reads)
@@ -669,7 +657,7 @@ def _raw_random(data: bytes, rng: random.Random, seeds: dict[str, bytes]) -> byt
 
 
 def _raw_after_header(data: bytes, rng: random.Random, seeds: dict[str, bytes]) -> bytes:
-    cut = container._HEADER.size + data[container._HEADER.size - 1]
+    cut = container.HEADER.size + data[container.HEADER.size - 1]
     if rng.random() < 0.5:  # after the table too, its CRC intact
         cut = len(data) - sum(len(p) for p in Draft.parse(data).payloads)
     return data[:cut] + rng.randbytes(rng.choice((0, 1, 20, 200, 2000)))

@@ -13,17 +13,18 @@ import struct
 import numpy as np
 
 from sdcomp_lite.coding import container
-from sdcomp_lite.coding.codec import MASK_LENGTH
 from sdcomp_lite.coding.dct import BANDS
 from sdcomp_lite.coding.entropy import SCALE_TABLE, SymbolStream, categorical_table, gaussian_table
-from sdcomp_lite.coding.masks import CONTEXTS, _table_from_bytes
+from sdcomp_lite.coding.layered import MASK_LENGTH
+from sdcomp_lite.coding.masks import CONTEXTS, context_table
 
 _BOX = struct.Struct(">HHHH")
 
 
 def layer(kind: str, quality: int = 50, scale: int = 1) -> container.LayerEntry:
     """A table row for :func:`container.pack <sdcomp_lite.coding.container.pack>` (length and CRC filled in there)."""
-    return container.LayerEntry(0, kind, 0, "", 0, 0.0, quality, scale, 0, 0, 0)
+    return container.LayerEntry(index=0, kind=kind, object_id=0, label="", rank=0, importance=0.0, quality=quality,
+                                scale=scale, offset=0, length=0, crc32=0)
 
 
 def bitstream(width: int, height: int, channels: int, transform: str, layers: list[tuple[str, bytes]]) -> bytes:
@@ -47,7 +48,7 @@ def dct8_payload(class_weights: list[int], channels: int, classes: list[int], le
 def mask_payload(box: tuple[int, int, int, int], symbols: np.ndarray, context_byte: int = 128) -> bytes:
     """A mask payload: box (x0, y0, x1, y1), 16 equal context bytes, ``symbols`` coded with context 0."""
     contexts = bytes([context_byte]) * CONTEXTS
-    stream = SymbolStream(_table_from_bytes(np.frombuffer(contexts, np.uint8)))
+    stream = SymbolStream(context_table(np.frombuffer(contexts, np.uint8)))
     stream.add(np.asarray(symbols, np.int64), 0)
     return _BOX.pack(*box) + contexts + stream.finish()
 
