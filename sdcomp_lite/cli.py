@@ -19,7 +19,9 @@ from sdcomp_lite.errors import DataFileError, SdcompError
 from sdcomp_lite.images import load_image, to_uint8_array
 
 EPILOG = """examples:
-  sdcomp-lite demo                                   encode a sample, decode it layer by layer into outputs/
+  sdcomp-lite demo                                   compress a sample photograph, decode it layer by layer into outputs/
+  sdcomp-lite compress data/images/chelsea.png --task "what animal is this?" -o cat.sdc
+                                                     ground, rank for the task, encode; writes cat.sdc and cat.sdc.json
   sdcomp-lite encode data/images/coffee.png --objects data/annotations.json -o coffee.sdc --quality 40
   sdcomp-lite encode data/images/coffee.png --objects data/annotations.json -o coffee.sdc --bytes 8000
   sdcomp-lite encode data/images/coffee.png --objects data/annotations.json -o coffee.sdc --quality 60 \
@@ -45,22 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="COCO-format JSON with the objects' boxes and masks; the image is matched by file name. "
                      "Objects are coded in order of their 'importance' field, else in file order.")
     enc.add_argument("-o", "--output", type=Path, required=True, help="where to write the .sdc file")
-    enc.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                     help=f"refuse images larger than this many pixels before decoding them (default {DEFAULT_MAX_PIXELS}, "
-                     "what decode reads by default)")
-    rate = enc.add_mutually_exclusive_group()
-    rate.add_argument("--quality", type=int, default=50, help="1 (smallest) to 100 (best) for the objects; default 50")
-    rate.add_argument("--bytes", type=int, help="the largest file size allowed; the best object quality that fits "
-                      "is used (with --background-quality and --background-scale kept as given)")
-    enc.add_argument("--background-quality", type=int,
-                     help="quality of the background layer, 1-100 (default: --quality)")
-    enc.add_argument("--background-scale", type=int, choices=SCALES, default=1,
-                     help="code the background at 1/1, 1/2, 1/4 or 1/8 resolution (default 1)")
-    enc.add_argument("--transform", default=DEFAULT_TRANSFORM,
-                     help=f"layer coder: avif, jpegxl or dct8 (default {DEFAULT_TRANSFORM})")
-    enc.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
-                     help="start with a preview layer, the whole image at 1/8 size in a few hundred bytes, which "
-                          "fills pixels a prefix has not reached (default: on, as in sdcomp_lite.encode)")
+    add_encode_options(enc)
 
     dec = commands.add_parser("decode", help="decode an .sdc file (all layers, or the first K)")
     dec.add_argument("bitstream", type=Path)
@@ -84,17 +71,69 @@ def build_parser() -> argparse.ArgumentParser:
                     help="folder for results.csv, run.json, report.md and plots; an interrupted sweep resumes here")
     ev.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
 
-    demo = commands.add_parser("demo", help="encode a sample image and decode it progressively into outputs/")
+    add_compress_command(commands)
+
+    demo = commands.add_parser("demo", help="run compress on a sample photograph and decode it progressively into outputs/")
     demo.add_argument("--sample", default="astronaut", help="astronaut, chelsea, coffee or rocket")
+    demo.add_argument("--task", help="the task the objects are ranked for (default: one written for the sample)")
     demo.add_argument("--quality", type=int, default=50, help="1 (smallest) to 100 (best); default 50")
     demo.add_argument("--output-dir", type=Path, default=Path("outputs"))
     return parser
 
 
+def add_encode_options(command: argparse.ArgumentParser) -> None:
+    """The coding options that ``encode`` and ``compress`` share: quality or byte budget, background, coder, preview."""
+    rate = command.add_mutually_exclusive_group()
+    rate.add_argument("--quality", type=int, default=50, help="1 (smallest) to 100 (best) for the objects; default 50")
+    rate.add_argument("--bytes", type=int, help="the largest file size allowed; the best object quality that fits "
+                      "is used (with --background-quality and --background-scale kept as given)")
+    command.add_argument("--background-quality", type=int,
+                         help="quality of the background layer, 1-100 (default: --quality)")
+    command.add_argument("--background-scale", type=int, choices=SCALES, default=1,
+                         help="code the background at 1/1, 1/2, 1/4 or 1/8 resolution (default 1)")
+    command.add_argument("--transform", default=DEFAULT_TRANSFORM,
+                         help=f"layer coder: avif, jpegxl or dct8 (default {DEFAULT_TRANSFORM})")
+    command.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
+                         help="start with a preview layer, the whole image at 1/8 size in a few hundred bytes, which "
+                              "fills pixels a prefix has not reached (default: on, as in sdcomp_lite.encode)")
+    command.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                         help=f"refuse images larger than this many pixels before decoding them (default {DEFAULT_MAX_PIXELS}, "
+                         "what decode reads by default)")
+
+
+def add_compress_command(commands) -> None:
+    """``compress IMAGE --task TEXT -o OUT``: ground, identify where needed, rank, encode, write a sidecar."""
+    com = commands.add_parser(
+        "compress", help="ground, rank for a task and encode an image in one step (writes OUT and OUT.json)",
+        description="Find the objects in IMAGE (--grounder; open-vocabulary grounders are told what to find by "
+        "--identifier), rank them for --task (--ranker), code them in that order, write OUT and a JSON sidecar "
+        "(objects, ranking with its prompt and reply, layer table) and print the layer table. Both files are "
+        "written, or neither. If no object is found, OUT still holds a valid file: the preview and the background.")
+    com.add_argument("image", type=Path, help="the image (PNG, JPEG, ...; 8-bit RGB or grey)")
+    com.add_argument("--task", default="general", help='what a machine will do with the image, e.g. "is the dog on the '
+                     'sofa?" (default: general)')
+    com.add_argument("-o", "--output", type=Path, required=True, help="where to write the .sdc file")
+    com.add_argument("--sidecar", type=Path, help="where to write the JSON sidecar (default: OUT.json)")
+    com.add_argument("--grounder", help="grounding backend (default offline; see sdcomp_lite.grounding.available_grounders)")
+    com.add_argument("--grounder-model", help="the open-vocabulary grounder's model: a local folder or hub id")
+    com.add_argument("--identifier", help="who names the objects to ground: offline, openai-compatible or "
+                     "transformers-vlm (default: offline where the grounder needs names, else none)")
+    com.add_argument("--ranker", default="offline", help="ranking backend (default offline; openai-compatible, "
+                     "transformers-vlm, area, ...)")
+    com.add_argument("--base-url", help="the openai-compatible server, e.g. http://127.0.0.1:11434/v1 (default: "
+                     "$SDCOMP_LMM_BASE_URL); the key comes from $SDCOMP_LMM_API_KEY only")
+    com.add_argument("--model", help="the model of the openai-compatible server (default: $SDCOMP_LMM_MODEL) or of "
+                     "transformers-vlm (a local folder or hub id)")
+    com.add_argument("--objects", type=Path, help="COCO-format JSON with the objects (as for encode): skips grounding "
+                     "and identification; the ranker still orders them")
+    add_encode_options(com)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 for a reported error)."""
     args = build_parser().parse_args(argv)
-    commands = {"encode": _encode, "decode": _decode, "inspect": _inspect, "demo": _demo, "eval": _eval}
+    commands = {"encode": _encode, "decode": _decode, "inspect": _inspect, "demo": _demo, "eval": _eval,
+                "compress": _compress}
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning(args.command)
@@ -224,11 +263,68 @@ def _eval(args) -> int:
 
 
 def _demo(args) -> int:
-    from sdcomp_lite.demo import format_steps, run_demo
+    from sdcomp_lite.demo import format_demo, run_demo
 
-    steps = run_demo(args.sample, args.quality, args.output_dir)
-    print(format_steps(steps))
+    print(format_demo(run_demo(args.sample, args.quality, args.output_dir, args.task)))
     print(f"pictures written to {args.output_dir}/ ({args.sample}_progressive.png shows every step)")
+    return 0
+
+
+LMM_BACKENDS = ("openai-compatible", "transformers-vlm")
+
+
+def _lmm_options(backend: str | None, args) -> dict:
+    """--base-url and --model for a model-backed ranker or identifier (the API key stays in the environment)."""
+    from sdcomp_lite.errors import InvalidParameterError
+
+    if backend == "openai-compatible":
+        return {key: value for key, value in (("base_url", args.base_url), ("model", args.model)) if value}
+    if backend == "transformers-vlm":
+        if not args.model:
+            raise InvalidParameterError("transformers-vlm needs --model: a local model folder or a hub id.")
+        return {"model": args.model}
+    return {}
+
+
+def _compress(args) -> int:
+    from sdcomp_lite.data import objects_from_coco_file
+    from sdcomp_lite.errors import InvalidParameterError
+    from sdcomp_lite.pipeline import compress, default_sidecar_path, format_result, sidecar_json, write_outputs
+
+    sidecar = args.sidecar or default_sidecar_path(args.output)
+    _check_output(args.output)
+    _check_output(sidecar)
+    if sidecar.resolve() == args.output.resolve():
+        raise DataFileError(f"the sidecar and the output are the same file ({sidecar}); give another --sidecar.")
+    if args.objects and (args.grounder or args.grounder_model or args.identifier):
+        raise InvalidParameterError("--objects skips grounding and identification; drop --grounder, --grounder-model "
+                                    "and --identifier, or drop --objects.")
+    uses_lmm = args.ranker in LMM_BACKENDS or args.identifier in LMM_BACKENDS
+    if (args.base_url or args.model) and not uses_lmm:
+        raise InvalidParameterError("--base-url and --model are for --ranker or --identifier openai-compatible or "
+                                    "transformers-vlm; choose one of those, or drop them.")
+    image = to_uint8_array(load_image(args.image, max_pixels=args.max_pixels))
+    objects = None
+    if args.objects:
+        objects = _importance_from_order(objects_from_coco_file(args.objects, args.image.name, *image.shape[:2]))
+    encode_options = {"background_quality": args.background_quality, "background_scale": args.background_scale,
+                      "transform": args.transform, "preview": args.preview}
+    if args.bytes is None:
+        encode_options.update(quality=args.quality, progress=True)
+    result = compress(
+        image, args.task, grounder=args.grounder or "offline", ranker=args.ranker, identifier=args.identifier,
+        objects=objects, grounder_options={"model": args.grounder_model} if args.grounder_model else None,
+        ranker_options=_lmm_options(args.ranker, args), identifier_options=_lmm_options(args.identifier, args),
+        max_bytes=args.bytes, **encode_options)
+    sidecar_data = {**result.sidecar, "source": {"image": str(args.image), "output": str(args.output),
+                                                 "objects": str(args.objects) if args.objects else None}}
+    write_outputs({args.output: result.encoded.data, sidecar: sidecar_json(sidecar_data)})
+    print(format_result(result, str(args.objects) if args.objects else ""))
+    if not result.objects:
+        print("sdcomp-lite compress: warning: no objects found; the file holds the preview and background only",
+              file=sys.stderr)
+    print(f"wrote {args.output}: {result.encoded.num_bytes} bytes, {result.encoded.bpp:.3f} bpp, "
+          f"{len(result.encoded.layers)} layers ({result.encoded.transform}); sidecar {sidecar}")
     return 0
 
 

@@ -1,5 +1,6 @@
-"""The main demo and the notebooks' progressive-decoding helpers: decode an ``.sdc`` file prefix by
-prefix (:func:`progressive_steps`), decode a progressive JPEG scan by scan (:func:`jpeg_steps`), read
+"""The main demo and the notebooks' progressive-decoding helpers: run the whole pipeline on a sample
+photograph and decode it prefix by prefix (:func:`run_demo`, :func:`format_demo`), decode an ``.sdc``
+file prefix by prefix (:func:`progressive_steps`), decode a progressive JPEG scan by scan (:func:`jpeg_steps`), read
 the time-to-answer results (:func:`read_time_to_answer`), and write the README's figures
 (:func:`write_readme_figures`).
 
@@ -23,6 +24,7 @@ from sdcomp_lite.data import load_sample
 from sdcomp_lite.errors import InvalidParameterError
 from sdcomp_lite.evaluation.timing import jpeg_scan_prefixes, progressive_jpeg
 from sdcomp_lite.metrics import psnr
+from sdcomp_lite.pipeline import CompressResult, compress, default_sidecar_path, format_result, sidecar_json, write_outputs
 
 
 @dataclass(frozen=True)
@@ -128,22 +130,52 @@ def last_within(steps, num_bytes: int):
     return fitting[-1] if fitting else None
 
 
-def run_demo(sample: str = "astronaut", quality: int = 50, output_dir: str | Path = "outputs") -> list[ProgressiveStep]:
-    """Encode ``sample``, decode each prefix, write ``outputs/<sample>_layers_<k>.png`` and a strip.
+DEMO_TASKS = {
+    "astronaut": "who is the person in this picture?",
+    "chelsea": "what animal is this?",
+    "coffee": "is there a spoon on the saucer?",
+    "rocket": "is the rocket on the launch pad?",
+}
 
-    Returns the steps so that callers (and tests) can check the numbers.
+
+@dataclass(frozen=True, eq=False)
+class DemoRun:
+    """What :func:`run_demo` did: the pipeline's result (objects, ranking, file) and the decoded prefixes."""
+
+    sample: str
+    task: str
+    result: CompressResult
+    steps: list[ProgressiveStep]
+
+
+def run_demo(sample: str = "astronaut", quality: int = 50, output_dir: str | Path = "outputs",
+             task: str | None = None) -> DemoRun:
+    """Run :func:`sdcomp_lite.pipeline.compress` on the photograph ``sample`` of ``data/`` with the offline
+    grounder and ranker for ``task`` (default: :data:`DEMO_TASKS`), then decode each prefix.
+
+    Writes ``<sample>.sdc`` and its sidecar ``<sample>.sdc.json``, ``<sample>_layers_<k>.png`` per prefix
+    and ``<sample>_progressive.png`` (all prefixes side by side) into ``output_dir``. Deterministic:
+    the same sample, quality and task give the same files.
     """
+    image = load_sample(sample).image
+    task = DEMO_TASKS.get(sample, "general") if task is None else task
+    result = compress(image, task, quality=quality, progress=True)
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    data = load_sample(sample)
-    encoded = encode(data.image, list(data.objects), quality=quality, progress=True)
-    (output / f"{sample}.sdc").write_bytes(encoded.data)
-    steps = progressive_steps(data.image, encoded)
+    bitstream = output / f"{sample}.sdc"
+    write_outputs({bitstream: result.encoded.data, default_sidecar_path(bitstream): sidecar_json(result.sidecar)})
+    steps = progressive_steps(image, result.encoded)
     for step in steps:
         Image.fromarray(step.decoded.image).save(output / f"{sample}_layers_{step.layers}.png")
     strip = np.concatenate([step.decoded.image for step in steps], axis=1)
     Image.fromarray(strip).save(output / f"{sample}_progressive.png")
-    return steps
+    return DemoRun(sample, task, result, steps)
+
+
+def format_demo(run: DemoRun) -> str:
+    """What each stage found (objects, ranking and its backend, layer table), then the progressive steps."""
+    return (f"sample {run.sample!r}, task {run.task!r}\n\n{format_result(run.result)}\n\n"
+            f"decoding layer by layer:\n{format_steps(run.steps)}")
 
 
 TIME_TO_ANSWER_CSV = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "time_to_answer.csv"
