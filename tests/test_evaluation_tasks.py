@@ -1,7 +1,5 @@
 """Tasks: real offline models, tiny random ones for the rest; the task registry; where references come from."""
 
-import importlib.util
-
 import numpy as np
 import pytest
 import torch
@@ -168,8 +166,6 @@ def test_the_worker_takes_detection_references_from_annotations_or_pseudo_ground
     assert set(skipped) == {"detection"}
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sdcomp_lite.grounding.nanodet") is None,
-                    reason="the NanoDet detector (sdcomp_lite/grounding/nanodet.py) is not installed")
 def test_a_tiny_sweep_runs_detection_and_classification_end_to_end(tmp_path):
     import csv
 

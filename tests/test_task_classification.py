@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sdcomp_lite.data import coco7_dir, load_sample
-from sdcomp_lite.errors import BackendUnavailableError, DataFileError, InvalidImageError
+from sdcomp_lite.errors import BackendUnavailableError, DataFileError, InvalidImageError, InvalidParameterError
 from sdcomp_lite.evaluation.classification import (
     Classification,
     ClassificationTask,
@@ -15,6 +15,7 @@ from sdcomp_lite.evaluation.classification import (
     imagenet_classes,
     preprocess,
     top_classes,
+    torch_threads,
 )
 
 
@@ -81,6 +82,24 @@ def test_the_task_with_a_stand_in_network():
     assert (ClassificationTask.name, ClassificationTask.metric, ClassificationTask.prompt) == \
         ("classification", "top1", "what is the main subject?")
     assert ClassificationTask.backend == "efficientnet-lite0 (torch)"
+
+
+def test_threads_are_set_for_the_call_only_and_bad_counts_refused():
+    seen = []
+
+    class Recording(FixedLogits):
+        def forward(self, batch):
+            seen.append(torch.get_num_threads())
+            return super().forward(batch)
+
+    before = torch.get_num_threads()
+    ClassificationTask(Recording(np.arange(10.0)), threads=1).run(np.zeros((40, 60, 3), np.uint8))
+    assert seen == [1] and torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(InvalidParameterError, match="threads"):
+            ClassificationTask(FixedLogits(np.arange(10.0)), threads=bad)
 
 
 def test_a_missing_package_says_what_to_install(monkeypatch):

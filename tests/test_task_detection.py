@@ -1,7 +1,5 @@
 """The ``detection`` task: COCO box AP on known answers, where its reference comes from, the real detector."""
 
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -112,16 +110,11 @@ def test_the_task_names_its_backend():
     assert _task().backend == "FakeDetector"
 
 
-needs_detector = pytest.mark.skipif(importlib.util.find_spec("sdcomp_lite.grounding.nanodet") is None,
-                                    reason="the NanoDet detector (sdcomp_lite/grounding/nanodet.py) is not installed")
-
-
 @pytest.fixture(scope="module")
 def detection():
     return DetectionTask(classes=("cat",))
 
 
-@needs_detector
 def test_real_detector_finds_the_cat_and_scores_one_against_itself(detection):
     chelsea = load_sample("chelsea")
     reference = detection.reference(chelsea, "pseudo")
