@@ -193,7 +193,10 @@ METRIC_LABELS = {
     ("instance-segmentation", "ap50"): "object box AP50",
     ("instance-segmentation", "mask_iou"): "object mask IoU",
     ("pose", "pck"): "pose keypoints PCK",
+    ("detection", "ap50"): "COCO box AP50",
+    ("detection", "ap"): "COCO box AP[.5:.95]",
     ("classification", "top1"): "top-1 agreement",
+    ("classification", "top5"): "top-5 agreement",
     ("captioning", "caption_similarity"): "caption similarity",
     ("vqa", "accuracy"): "VQA answer accuracy",
 }
