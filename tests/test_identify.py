@@ -19,6 +19,7 @@ from sdcomp_lite import load_sample
 from sdcomp_lite.errors import BackendUnavailableError, SdcompError, UnknownBackendError
 from sdcomp_lite.grounding.identify import (
     IDENTIFY_PROMPT,
+    IDENTIFY_SYSTEM_PROMPT,
     MAX_LABEL_CHARS,
     MAX_LABELS,
     MAX_REPLY_CHARS,
@@ -349,6 +350,7 @@ def test_openai_compatible_identifier_asks_with_the_image_and_parses_the_reply(i
     request = identify_server.requests[0]
     assert request["path"] == "/v1/chat/completions" and request["body"]["model"] == "test-vlm"
     assert user_text(request["body"]) == IDENTIFY_PROMPT
+    assert request["body"]["messages"][0] == {"role": "system", "content": IDENTIFY_SYSTEM_PROMPT}
     assert np.array_equal(np.asarray(user_image(request["body"]).convert("RGB")), coffee)
     assert identifier.identify(coffee) == ["cup", "spoon", "saucer"]
 
@@ -361,3 +363,19 @@ def test_openai_compatible_identifier_refuses_a_useless_reply():
             identifier.identify(np.zeros((16, 16, 3), np.uint8))
     finally:
         server.close()
+
+
+def test_a_tiny_random_vlm_answers_through_the_parser_the_same_each_time(tmp_path):
+    from sdcomp_lite.tiny_models import save_tiny_llava
+
+    identifier = get_identifier("transformers-vlm", model=str(save_tiny_llava(tmp_path / "llava")), max_new_tokens=16)
+    blank = Image.new("RGB", (40, 30))
+    reply = identifier.ask(blank, IDENTIFY_PROMPT)
+    assert isinstance(reply, str) and reply == identifier.ask(blank, IDENTIFY_PROMPT)  # greedy: deterministic
+    try:
+        expected = parse_identify_reply(reply).labels
+    except IdentifyError:
+        with pytest.raises(IdentifyError):
+            identifier.identify(np.asarray(blank))
+    else:
+        assert identifier.identification(np.asarray(blank)).labels == expected

@@ -5,11 +5,11 @@ an open-vocabulary grounder (OWLv2, Grounding DINO) then finds those names in th
 
 - ``offline``: the labels the offline grounder finds (no model to bring; the detector's vocabulary);
 - ``openai-compatible``: any chat-completions server (Ollama, vLLM, llama.cpp, ...) through the
-  ranking stage's client (:class:`sdcomp_lite.ranking.llm.OpenAICompatibleRanker`);
+  ranking stage's client (:class:`sdcomp_lite.ranking.llm.OpenAICompatibleClient`);
 - ``transformers-vlm``: a vision-language chat model in this process
   (:class:`sdcomp_lite.ranking.llm.TransformersVLMRanker`).
 
-The model backends send :data:`IDENTIFY_PROMPT` and read the reply with
+The model backends send :data:`IDENTIFY_PROMPT` (after :data:`IDENTIFY_SYSTEM_PROMPT`) and read the reply with
 :func:`parse_identify_reply`, which treats the reply as untrusted text (bounded work, capped
 counts and lengths, every fix listed) the way :mod:`sdcomp_lite.ranking.parsing` treats rankings.
 :class:`IdentifyThenGround` joins an identifier to a grounder that needs a prompt.
@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from PIL import Image
@@ -31,6 +32,8 @@ from sdcomp_lite.errors import SdcompError
 from sdcomp_lite.grounding.base import Grounder, rgb_array
 from sdcomp_lite.registry import Registry
 from sdcomp_lite.types import SceneObject
+
+IDENTIFY_SYSTEM_PROMPT = "You help an image codec decide what to look for. You name the objects you see in an image."
 
 IDENTIFY_PROMPT = """List the distinct kinds of objects you can see in this image: people, animals, vehicles, furniture,
 food, tools and other things a person could point at. Use short common names (one to three words, singular, lower
@@ -278,18 +281,19 @@ class OfflineIdentifier:
 
 
 class ModelIdentifier:
-    """Asks a model through a client with ``ask(pil_image, prompt) -> str`` (a ranker of
-    :mod:`sdcomp_lite.ranking.llm`) for the objects it sees."""
+    """Asks a model for the objects it sees through ``ask(pil_image, prompt) -> str`` (a client of
+    :mod:`sdcomp_lite.ranking.llm` with :data:`IDENTIFY_SYSTEM_PROMPT` as its system message)."""
 
-    def __init__(self, client, name: str) -> None:
-        self.client = client
+    def __init__(self, ask: Callable[[Image.Image, str], str], name: str, client=None) -> None:
+        self.ask = ask
         self.name = name
+        self.client = client
 
     def __repr__(self) -> str:
-        return f"ModelIdentifier({self.client!r})"
+        return f"ModelIdentifier({self.name!r}, {self.client!r})"
 
     def identification(self, image) -> Identification:
-        return identify_with_model(self.name, self.client.ask, image)
+        return identify_with_model(self.name, self.ask, image)
 
     def identify(self, image) -> list[str]:
         """Labels the model names for ``image``; raises :class:`IdentifyError` if it names none."""
@@ -298,15 +302,19 @@ class ModelIdentifier:
 
 def _openai_compatible(base_url: str | None = None, model: str | None = None, api_key: str | None = None,
                        **options) -> ModelIdentifier:
-    from sdcomp_lite.ranking.llm import OpenAICompatibleRanker
+    """The chat-completions client of the ranking stage (timeouts, size caps, key handling), asked to identify."""
+    from sdcomp_lite.ranking.llm import OpenAICompatibleClient
 
-    return ModelIdentifier(OpenAICompatibleRanker(base_url, model, api_key, **options), "openai-compatible")
+    client = OpenAICompatibleClient(base_url, model, api_key, **options)
+    return ModelIdentifier(partial(client.ask, system=IDENTIFY_SYSTEM_PROMPT), "openai-compatible", client)
 
 
 def _transformers_vlm(model: str, **options) -> ModelIdentifier:
+    """A vision-language model in this process (greedy decoding), asked to identify."""
     from sdcomp_lite.ranking.llm import TransformersVLMRanker
 
-    return ModelIdentifier(TransformersVLMRanker(model, **options), "transformers-vlm")
+    vlm = TransformersVLMRanker(model, **options)
+    return ModelIdentifier(partial(vlm.ask, system=IDENTIFY_SYSTEM_PROMPT), "transformers-vlm", vlm)
 
 
 IDENTIFIERS: Registry[Identifier] = Registry("identifier")

@@ -75,10 +75,12 @@ class TransformersVLMRanker:
         self.max_new_tokens = max_new_tokens
         self.processor, self.model = load_pretrained(model, "AutoModelForImageTextToText")
 
-    def ask(self, image: Image.Image, prompt: str) -> str:
+    def ask(self, image: Image.Image, prompt: str, system: str | None = SYSTEM_PROMPT) -> str:
+        """The model's reply to ``prompt`` about ``image``, with ``system`` (none if None) before the prompt."""
         import torch
 
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": f"{SYSTEM_PROMPT}\n\n{prompt}"}]}]
+        words = f"{system}\n\n{prompt}" if system else prompt
+        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": words}]}]
         text = self.processor.apply_chat_template(messages, add_generation_prompt=True)
         inputs = self.processor(images=[image], text=[text], return_tensors="pt")
         with torch.no_grad():
