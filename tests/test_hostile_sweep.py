@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from sdcomp_lite.errors import SdcompError, SweepStateError
+from sdcomp_lite.errors import DataFileError, SdcompError, SweepStateError
 from sdcomp_lite.evaluation import sweep
 from sdcomp_lite.evaluation.sweep import SweepConfig, _append_unit, _prepare_folder, _write_run_file, work_units
 
@@ -324,3 +324,126 @@ def test_a_results_file_replaced_while_the_sweep_runs_stops_it_and_the_resume_co
     units = (folder / "units.csv").read_bytes().split(b"\n")[1:-1]
     assert len(units) == len(work_units(tiny))
     assert len(_data_lines(folder)) == sum(int(u.rsplit(b",", 1)[1]) for u in units)
+
+
+# -- issue 20, finding 1: one sweep per folder; findings 8: only regular files of bounded size --------
+
+
+def test_a_second_sweep_on_a_locked_folder_stops_at_once_and_the_first_completes(tmp_path, monkeypatch, tiny):
+    """Two sweeps on one folder (here the second starts while the first has appended one unit)."""
+    folder = tmp_path / "sweep"
+    refused = []
+
+    def second_sweep():
+        with pytest.raises(sweep.SweepBusyError, match=r"in use by another sweep \(process \d+\).*another output folder"):
+            sweep.run_sweep(tiny, folder, progress=False)
+        refused.append(True)
+
+    _after_appends(monkeypatch, 1, second_sweep)
+    sweep.run_sweep(tiny, folder, progress=False)
+    assert refused == [True]
+    units = (folder / "units.csv").read_bytes().split(b"\n")[1:-1]
+    assert len(units) == len(work_units(tiny)) == 8
+    assert len(_data_lines(folder)) == sum(int(u.rsplit(b",", 1)[1]) for u in units)
+    monkeypatch.undo()
+    with sweep.folder_lock(folder):  # released after the run
+        pass
+
+
+def test_a_second_eval_process_says_so_in_one_line_and_exits_non_zero(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "sweep"
+    (tmp_path / "c.json").write_text(json.dumps({"images": ["astronaut"], "tasks": ["person-segmentation"],
+                                                 "rankers": [], "sdcomp_qualities": [], "codecs": ["jpeg"], "workers": 1}))
+    with sweep.folder_lock(folder):
+        result = subprocess.run([sys.executable, "-m", "sdcomp_lite.cli", "eval", str(tmp_path / "c.json"), "-o",
+                                 str(folder)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("sdcomp-lite eval: error: ") and "in use by another sweep" in line
+    assert sorted(p.name for p in folder.iterdir()) == [".lock"], "the refused sweep wrote nothing"
+
+
+def test_a_sweep_never_reports_success_with_units_missing(tmp_path, monkeypatch, tiny):
+    """Rows lost after their unit was marked done (by another program) make the run fail, not exit 0."""
+    folder = tmp_path / "sweep"
+    sort = sweep._sort_results
+
+    def sort_then_lose_a_row(folder_, config):
+        sort(folder_, config)
+        lines = (folder_ / "results.csv").read_bytes().split(b"\n")
+        (folder_ / "results.csv").write_bytes(b"\n".join(lines[:1] + lines[2:]))
+
+    monkeypatch.setattr(sweep, "_sort_results", sort_then_lose_a_row)
+    with pytest.raises(SweepStateError, match="1 of 8 work units have no complete rows.*Run the same command again"):
+        sweep.run_sweep(tiny, folder, progress=False)
+    monkeypatch.undo()
+    with pytest.warns(UserWarning, match="1 unfinished"):
+        sweep.run_sweep(tiny, folder, progress=False)
+    assert len(_prepare_folder(folder, tiny).done) == 8
+
+
+def _special(path, kind: str) -> None:
+    import os
+
+    path.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "zero":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+
+
+@pytest.fixture
+def alarm():
+    """Fail a test that blocks (a FIFO opened for reading waits for a writer) instead of hanging the run."""
+    import signal
+
+    def ring(*args):
+        raise TimeoutError("blocked for 20 s")
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("name", ["run.json", "units.csv", "results.csv"])
+@pytest.mark.parametrize("kind", ["fifo", "zero", "folder"])
+def test_a_fifo_device_or_folder_in_place_of_a_file_is_refused_at_once(folder, alarm, name, kind):
+    from sdcomp_lite.evaluation.report import load_results, sweep_progress
+
+    _special(folder / name, kind)
+    with pytest.raises(SweepStateError, match="not a regular file.*nothing was read"):
+        _prepare_folder(folder, CONFIG)
+    if name == "results.csv":
+        with pytest.raises(DataFileError, match="not a regular file"):
+            load_results(folder / name)
+    else:
+        with pytest.raises(SweepStateError, match="not a regular file"):
+            sweep_progress(folder)
+
+
+def test_a_file_larger_than_a_sweep_writes_is_refused_without_reading_it(folder, monkeypatch):
+    monkeypatch.setitem(sweep.MAX_BYTES, "units.csv", 100)
+    with pytest.raises(SweepStateError, match=r"units.csv holds \d+ bytes, more than a sweep writes"):
+        _prepare_folder(folder, CONFIG)
+
+
+def test_damaged_results_are_one_clear_error_for_the_report(folder):
+    from sdcomp_lite.evaluation.report import load_results
+
+    assert len(load_results(folder / "results.csv")) == 2 * len(ALL)
+    lines = (folder / "results.csv").read_bytes().split(b"\n")
+    for damaged, match in ((_set(lines[1], 5, b"x"), "line 2: a number does not parse"),
+                           (b"\xff\xfe", "not a sweep's results file"), (b'"', "not a sweep's results file")):
+        (folder / "results.csv").write_bytes(b"\n".join([lines[0], damaged, *lines[2:]]))
+        with pytest.raises(DataFileError, match=match):
+            load_results(folder / "results.csv")
+    (folder / "results.csv").write_bytes(b"a,b\r\n1,2\r\n")
+    with pytest.raises(DataFileError, match="lacks the columns"):
+        load_results(folder / "results.csv")

@@ -19,6 +19,7 @@ Taught in notebooks/05_task_evaluation.ipynb.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ import numpy as np
 from matplotlib.figure import Figure  # no pyplot: saving plots must not change the caller's backend
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from sdcomp_lite.errors import DataFileError
+from sdcomp_lite.errors import DataFileError, SdcompError, SweepStateError
 from sdcomp_lite.evaluation.bdrate import Point, bd_rate, monotone_fit, raw_front, smoothed_front
 from sdcomp_lite.evaluation.sweep import parse_variant
 
@@ -52,32 +53,58 @@ class BDRate:
 
 
 def load_results(path: str | Path) -> list[dict]:
-    """The rows of a results.csv, with numbers as numbers."""
+    """The rows of a results.csv, with numbers as numbers.
+
+    Raises :class:`~sdcomp_lite.errors.DataFileError` for a missing file, one that is not a regular
+    file of at most 256 MiB (a FIFO, /dev/zero), not UTF-8, without the sweep's columns, or with a
+    row whose numbers do not parse (naming the line).
+    """
+    from sdcomp_lite.evaluation.sweep import COLUMNS, MAX_BYTES, read_regular_file
+
     path = Path(path)
-    if not path.is_file():
+    data = read_regular_file(path, MAX_BYTES["results.csv"], "results file", DataFileError)
+    if data is None:
         raise DataFileError(f"no results at {path}; run the sweep first")
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    for row in rows:
-        for key in ("quality", "layers", "bytes"):
-            row[key] = int(row[key])
-        for key in ("bpp", "value"):
-            row[key] = float(row[key])
+    try:
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""), strict=True)
+        rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataFileError(f"{path} is not a sweep's results file ({' '.join(str(error).split())[:100]}); run the "
+                            "sweep again (it repairs its folder) or choose the right file.") from None
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+        raise DataFileError(f"{path} lacks the columns {missing}; it was not written by a sweep of this release.")
+    for line, row in enumerate(rows, 2):
+        try:
+            for key in ("quality", "layers", "bytes"):
+                row[key] = int(row[key])
+            for key in ("bpp", "value"):
+                row[key] = float(row[key])
+        except (TypeError, ValueError):
+            raise DataFileError(f"{path}, line {line}: a number does not parse; run the sweep again with the same "
+                                "command (a resume drops damaged rows and runs their units again).") from None
     return sorted(rows, key=row_order)
 
 
 def sweep_progress(folder: str | Path) -> tuple[int, int] | None:
     """``(work units finished, work units planned)`` of a sweep folder, from units.csv and run.json;
-    None when the folder has no run.json or units.csv (results written by other means)."""
-    from sdcomp_lite.evaluation.sweep import SweepConfig, work_units
+    None when the folder has no run.json or units.csv (results written by other means). Both are
+    read as regular files of bounded size; a damaged one raises
+    :class:`~sdcomp_lite.errors.SweepStateError`."""
+    from sdcomp_lite.evaluation.sweep import MAX_BYTES, SweepConfig, read_regular_file, work_units
 
     folder = Path(folder)
-    if not ((folder / "run.json").is_file() and (folder / "units.csv").is_file()):
+    run = read_regular_file(folder / "run.json", MAX_BYTES["run.json"], "run.json")
+    units = read_regular_file(folder / "units.csv", MAX_BYTES["units.csv"], "units.csv")
+    if run is None or units is None:
         return None
-    config = json.loads((folder / "run.json").read_text())["config"]
-    planned = work_units(SweepConfig.from_dict(config))
-    with open(folder / "units.csv", newline="") as handle:
-        done = max(0, sum(1 for _ in handle) - 1)
+    try:
+        config = json.loads(run.decode("utf-8"))["config"]
+        planned = work_units(SweepConfig.from_dict(config))
+    except (ValueError, RecursionError, KeyError, TypeError, SdcompError) as error:
+        raise SweepStateError(f"{folder / 'run.json'} is damaged ({' '.join(str(error).split())[:120]}); choose a new "
+                              "output folder, or delete this one to start again.") from None
+    done = max(0, units.count(b"\n") - 1)
     return done, len(planned)
 
 
@@ -429,7 +456,7 @@ def write_report(folder: str | Path, anchors: Sequence[str] | None = None) -> st
         raise DataFileError(f"{folder / 'results.csv'} holds no results yet")
     anchors = anchor_families(rows) if anchors is None else tuple(anchors)
     rates = all_bd_rates(rows, anchors)
-    with open(folder / "bd_rates.csv", "w", newline="") as handle:
+    with open(_output(folder / "bd_rates.csv"), "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "task", "metric", "test", "anchor", "front", "bd_rate_percent", "score_low",
                          "score_high", "note"])
@@ -447,9 +474,17 @@ def write_report(folder: str | Path, anchors: Sequence[str] | None = None) -> st
     for task in sorted({r.task for r in rates}):
         lines += _task_table(rates, task, anchors)
         lines += [verdict(rates, task, front) for front in FRONTS] + [""]
-        plot_task(rows, task, folder / f"rd_{task}.png")
+        plot_task(rows, task, _output(folder / f"rd_{task}.png"))
         lines += [f"![{task}](rd_{task}.png)", ""]
     lines += [undefined_summary(rates), ""]
     text = "\n".join(lines)
-    (folder / "report.md").write_text(text)
+    _output(folder / "report.md").write_text(text)
     return text
+
+
+def _output(path: Path) -> Path:
+    """``path``, if writing it replaces nothing but a regular file (a FIFO there would block the write)."""
+    if (path.exists() or path.is_symlink()) and not path.is_file():
+        raise DataFileError(f"{path} exists and is not a regular file (a folder, a FIFO or a device); move it away "
+                            "and run again.")
+    return path

@@ -4,8 +4,14 @@ A sweep writes into one folder:
   run.json      the exact configuration, package versions, what was skipped and why
   results.csv   one tidy row per (image, codec, variant, quality, layers, task, metric)
   units.csv     one line per finished work unit: its key and how many rows it wrote
+  .lock         held (fcntl.flock) by the sweep that runs: a second sweep on the folder stops at once
 It resumes: work units already done are not run again, so an interrupted sweep continues where
 it stopped. Tables and plots come from :mod:`sdcomp_lite.evaluation.report`.
+
+The configuration is checked against its schema before any work (:meth:`SweepConfig.schema_error`:
+known keys, types, ranges, registered names, no repeated entries, so no two work units share a
+key), and the folder's files are read only when they are regular files of bounded size
+(:data:`MAX_BYTES`): a FIFO or /dev/zero in their place is refused at once.
 
 When a unit counts as done (the resume rule): a unit's rows are appended to results.csv and
 flushed, and only then its line ``image,codec,variant,quality,rows`` is appended to units.csv.
@@ -17,7 +23,8 @@ finite bpp, a known task and reference, and a value that is a number (NaN for an
 score). Every other line is dropped, and with it every row of a unit that is not done; those
 units run again (the repair is reported as a warning). The counts make the rule independent of
 the order in which the two files reach the disk. A damaged run.json is refused, never guessed
-at: :class:`~sdcomp_lite.errors.SweepStateError`, with what to do. Whole-file rewrites (the
+at: :class:`~sdcomp_lite.errors.SweepStateError`, with what to do. A sweep returns only when every
+planned unit is done by this rule. Whole-file rewrites (the
 repair, the final sort, run.json) go to a temporary file in the same folder and then
 ``os.replace``, so a failed write (a full disk, Ctrl-C) leaves the previous file intact.
 
@@ -33,8 +40,10 @@ import logging
 import math
 import os
 import platform
+import stat
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
@@ -42,12 +51,29 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from sdcomp_lite.errors import DataFileError, SweepStateError
+from sdcomp_lite.errors import BackendUnavailableError, DataFileError, InvalidParameterError, SweepStateError
 
 FORMAT_VERSION = 2  # 2: units.csv records the finished units
 COLUMNS = ("image", "codec", "variant", "quality", "layers", "bytes", "bpp", "task", "reference", "metric", "value")
 UNIT_COLUMNS = ("image", "codec", "variant", "quality", "rows")
 REFERENCES = ("pseudo", "annotations")
+SCALES = (1, 2, 4, 8)  # background and mask scales: sdcomp_lite.coding.container.SCALES
+MAX_LIST = 1000  # entries of one list in a configuration
+MAX_WORKERS = 256
+DASK_PROTOCOLS = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+# The largest file a sweep folder may hold, in bytes: a configuration, run.json, units.csv and
+# results.csv (the default sweep writes 1.9 kB, 13 kB and 410 kB); anything larger is refused, not read.
+MAX_BYTES = {"config": 1 << 20, "run.json": 16 << 20, "units.csv": 64 << 20, "results.csv": 256 << 20}
+LOCK_FILE = ".lock"
+
+
+class SweepConfigError(InvalidParameterError, DataFileError):
+    """A sweep configuration (a JSON file, run.json's ``config`` or ``SweepConfig(...)``) breaks its
+    schema: an unknown key, a wrong type, a value out of range or not allowed, a repeated entry."""
+
+
+class SweepBusyError(SweepStateError):
+    """Another sweep holds the folder's lock (two sweeps writing one folder would lose results)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +110,44 @@ class SweepConfig:
     scheduler: str | None = None
     workers: int = 2
 
+    def __post_init__(self) -> None:
+        """Check every field against the schema (see :meth:`schema_errors`); lists become tuples."""
+        for name in _LIST_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        problem = self.schema_error()
+        if problem:
+            raise SweepConfigError(f"sweep configuration: {problem}")
+
+    def schema_error(self) -> str:
+        """The first field that breaks the schema, said in words ("" when all is well): names from
+        the registries (tasks, rankers, codecs, a grounder or "annotations" for ``objects``), whole
+        qualities 1-100, scales in (1, 2, 4, 8), each list without repeats and at most 1000 long,
+        JSON booleans, ``workers`` from 1 to 256, a Dask address such as tcp://host:8786."""
+        from sdcomp_lite.evaluation.codecs import REFERENCE_CODECS
+        from sdcomp_lite.evaluation.tasks import TASKS
+        from sdcomp_lite.grounding.registry import GROUNDERS
+        from sdcomp_lite.ranking.registry import RANKERS
+
+        allowed = {"tasks": TASKS, "rankers": RANKERS, "codecs": REFERENCE_CODECS}
+        checks = [_names(self.images, "images", minimum=1)]
+        checks += [_names(getattr(self, key), key, registry, minimum=int(key == "tasks")) for key, registry in allowed.items()]
+        checks += [_whole_list(self.sdcomp_qualities, "sdcomp_qualities", range(1, 101)),
+                   _whole_list(self.background_qualities, "background_qualities", range(1, 101)),
+                   _whole_list(self.background_scales, "background_scales", SCALES, minimum=1),
+                   _one_of(self.reference, "reference", REFERENCES),
+                   _one_of(self.objects, "objects", tuple(dict.fromkeys(("annotations", *GROUNDERS.names()))), GROUNDERS),
+                   _one_of(self.mask_scale, "mask_scale", SCALES),
+                   _text(self.ranking_task, "'ranking_task'", 2000, optional=True),
+                   _scheduler(self.scheduler)]
+        if not isinstance(self.preview, bool):
+            checks.append(f"'preview' must be true or false (a JSON boolean, not a string or a number), got "
+                          f"{_shown(self.preview)}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or not 1 <= self.workers <= MAX_WORKERS:
+            checks.append(f"'workers' must be a whole number from 1 to {MAX_WORKERS}, got {_shown(self.workers)}")
+        return next((problem for problem in checks if problem), "")
+
     def ranking_prompt(self, task: str) -> str:
         """What the rankers are told for ``task``: its registered prompt, or ``ranking_task`` if set."""
         from sdcomp_lite.evaluation.tasks import task_class
@@ -92,24 +156,127 @@ class SweepConfig:
 
     @classmethod
     def from_json(cls, path: str | Path) -> SweepConfig:
-        """Read a JSON object whose keys are field names (all optional)."""
+        """Read a UTF-8 JSON object whose keys are field names (all optional), checked against the
+        schema; a regular file of at most 1 MiB. Raises :class:`SweepConfigError` naming the key."""
         path = Path(path)
-        if not path.is_file():
-            raise DataFileError(f"sweep configuration not found: {path}")
+        data = read_regular_file(path, MAX_BYTES["config"], "sweep configuration", SweepConfigError)
+        if data is None:
+            raise SweepConfigError(f"sweep configuration not found: {path}")
         try:
-            raw = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise DataFileError(f"{path} is not valid JSON: {error}") from error
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise DataFileError(f"{path}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
-        return cls.from_dict(raw)
+            raw = json.loads(data.decode("utf-8-sig"))
+        except UnicodeDecodeError as error:
+            raise SweepConfigError(f"{path} is not UTF-8 text (byte {error.start}); save it as UTF-8 JSON.") from None
+        except RecursionError:
+            raise SweepConfigError(f"{path} nests JSON too deeply; a sweep configuration is one flat object.") from None
+        except ValueError as error:  # JSONDecodeError, or an integer of over 4300 digits
+            raise SweepConfigError(f"{path} is not valid JSON: {_one_line(error)}") from None
+        try:
+            return cls.from_dict(raw)
+        except SweepConfigError as error:
+            raise SweepConfigError(f"{path}: {error}") from None
 
     @classmethod
     def from_dict(cls, raw: dict) -> SweepConfig:
-        """From a JSON object of field names (run.json's ``config``): lists become tuples."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+        """From a JSON object of field names (a configuration file, run.json's ``config``), checked
+        against the schema: :class:`SweepConfigError` for an unknown key or a bad value."""
+        known = [f.name for f in fields(cls)]
+        if not isinstance(raw, dict):
+            raise SweepConfigError(f"sweep configuration: a JSON object of {{key: value}}, not a "
+                                   f"{_json_type(raw)}; its keys: {', '.join(known)}.")
+        unknown = sorted(str(k)[:40] for k in raw if k not in known)
+        if unknown:
+            raise SweepConfigError(f"sweep configuration: unknown keys {unknown[:5]}; known keys: {', '.join(known)}.")
+        return cls(**raw)
+
+
+_LIST_FIELDS = ("images", "tasks", "rankers", "sdcomp_qualities", "background_qualities", "background_scales", "codecs")
+
+
+def _json_type(value) -> str:
+    kinds = {dict: "object", list: "list", tuple: "list", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else kinds.get(type(value), type(value).__name__)
+
+
+def _shown(value) -> str:
+    """A short description of a configuration value (never a huge repr)."""
+    if isinstance(value, (list, tuple, dict)):
+        return f"a JSON {_json_type(value)} of {len(value)}"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a number of about {int(value.bit_length() * 0.30103)} digits"
+    if isinstance(value, str) and len(value) > 40:
+        return repr(value[:37] + "...")
+    return f"{value!r} (a JSON {_json_type(value)})"
+
+
+def _list(value, key: str, minimum: int) -> str:
+    if not isinstance(value, tuple):
+        return f"'{key}' must be a list, got {_shown(value)}"
+    if not minimum <= len(value) <= MAX_LIST:
+        return f"'{key}' must hold from {minimum} to {MAX_LIST} entries, got {len(value)}"
+    seen: set = set()
+    for item in value:
+        if isinstance(item, (str, int)) and item in seen:
+            return f"'{key}' holds {item!r} twice; give each entry once"
+        seen.add(item) if isinstance(item, (str, int)) else None
+    return ""
+
+
+def _text(value, label: str, limit: int, optional: bool = False) -> str:
+    if optional and value is None:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        return f"{label} must be a non-empty string{' or null' if optional else ''}, got {_shown(value)}"
+    if len(value) > limit or not value.isprintable():
+        return f"{label} must be printable text of at most {limit} characters, got {_shown(value)}"
+    return ""
+
+
+def _names(value, key: str, registry=None, minimum: int = 0) -> str:
+    problem = _list(value, key, minimum)
+    for item in () if problem else value:
+        problem = _text(item, f"each entry of '{key}'", 200)
+        if not problem and registry is not None and item not in registry:
+            problem = f"'{key}' holds the unknown name {item!r}; choose from {', '.join(registry.names())}"
+        if problem:
+            return problem
+    return problem
+
+
+def _whole_list(value, key: str, allowed, minimum: int = 0) -> str:
+    problem = _list(value, key, minimum)
+    for item in () if problem else value:
+        if isinstance(item, bool) or not isinstance(item, int) or item not in allowed:
+            return f"'{key}' must hold whole numbers {_range_words(allowed)}, got {_shown(item)}"
+    return problem
+
+
+def _range_words(allowed) -> str:
+    return f"from {allowed.start} to {allowed.stop - 1}" if isinstance(allowed, range) else f"in {tuple(allowed)}"
+
+
+def _one_of(value, key: str, allowed: tuple, registry=None) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or (
+            value not in allowed and (registry is None or value not in registry)):
+        return f"'{key}' must be one of {', '.join(map(str, allowed))}; got {_shown(value)}"
+    return ""
+
+
+def _scheduler(address) -> str:
+    """A Dask scheduler address: ``protocol://host:port`` (inproc:// addresses have no port) or ``host:port``."""
+    if address is None:
+        return ""
+    wrong = "'scheduler' must be a Dask scheduler address such as tcp://127.0.0.1:8786 (or null for a local cluster)"
+    if _text(address, "'scheduler'", 300) or " " in address:
+        return f"{wrong}, got {_shown(address)}"
+    protocol, separator, rest = address.rpartition("://")
+    if separator and protocol not in DASK_PROTOCOLS:
+        return f"{wrong}; the protocol must be one of {', '.join(DASK_PROTOCOLS)}, got {protocol[:20]!r}"
+    if protocol == "inproc":
+        return "" if rest else f"{wrong}, got {_shown(address)}"
+    host, colon, port = rest.rpartition(":")
+    if not (colon and host.strip("[]") and port.isascii() and port.isdigit() and 0 < int(port[:6]) < 65536):
+        return f"{wrong}: a host, a colon and a port from 1 to 65535; got {_shown(address)}"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -377,13 +544,80 @@ def _discard(path: Path) -> None:
         pass
 
 
-def _read_bytes(path: Path) -> bytes | None:
+def read_regular_file(path: Path, limit: int, what: str, error_class: type[DataFileError] = SweepStateError) -> bytes | None:
+    """The bytes of a regular file of at most ``limit`` bytes; None if it does not exist.
+
+    Anything else raises ``error_class``: a FIFO (opened without blocking, so it never waits for a
+    writer), a device such as /dev/zero, a folder, a larger file, an unreadable one.
+    """
     try:
-        return path.read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise SweepStateError(f"cannot read {path}: {_one_line(error)}. Check it, or choose a new output folder.") from error
+        raise error_class(f"cannot read the {what} {path}: {_one_line(error)}. Check it, or choose a new output "
+                          "folder.") from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise error_class(f"the {what} {path} is not a regular file (a folder, a FIFO or a device); nothing was "
+                              "read. Replace it with a file, or choose a new output folder.")
+        if info.st_size > limit:
+            raise error_class(f"the {what} {path} holds {info.st_size} bytes, more than a sweep writes (at most "
+                              f"{limit}); nothing was read. Check the file, or choose a new output folder.")
+        chunks, size = [], 0
+        while size <= limit:  # the file may grow while it is read: never past the limit
+            chunk = os.read(descriptor, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        raise error_class(f"cannot read the {what} {path}: {_one_line(error)}. Check it, or choose a new output "
+                          "folder.") from None
+    finally:
+        os.close(descriptor)
+    if size > limit:
+        raise error_class(f"the {what} {path} grew past {limit} bytes while it was read; is another program writing it?")
+    data = b"".join(chunks)
+    return data
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    return read_regular_file(path, MAX_BYTES.get(path.name, MAX_BYTES["results.csv"]), path.name)
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a sweep folder (``fcntl.flock`` on its file ``.lock``, which
+    stays) for as long as the block runs; another sweep on the folder raises :class:`SweepBusyError`.
+
+    Creates the folder. The lock goes with the process: a killed sweep leaves no stale lock.
+    """
+    import fcntl  # POSIX; sweeps run on Linux and macOS
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o644)
+    except OSError as error:
+        raise SweepStateError(f"cannot create the output folder {folder} or its lock file: {_one_line(error)}. Choose "
+                              "another folder.") from error
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise SweepStateError(f"{folder / LOCK_FILE} is not a regular file; delete it and run again.")
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
+            who = f" (process {holder})" if holder.isdigit() else ""
+            raise SweepBusyError(f"{folder} is in use by another sweep{who}; two sweeps in one folder would lose "
+                                 "results. Wait for it to finish (then run again to resume), or choose another "
+                                 "output folder.") from None
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def _one_line(value, limit: int = 120) -> str:
@@ -423,10 +657,15 @@ def _check_in_place(*files: tuple[Path, object]) -> None:
 
 
 def _open_for_appending(path: Path):
+    """``path`` opened for appending text; a regular file only (never blocks on a FIFO)."""
     try:
-        return open(path, "a", newline="", encoding="utf-8")
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o644)
     except OSError as error:
         raise SweepStateError(f"cannot open {path}: {_one_line(error)}. Check the folder's permissions.") from error
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise SweepStateError(f"{path} is not a regular file (a FIFO or a device?); choose a new output folder.")
+    return os.fdopen(descriptor, "a", newline="", encoding="utf-8")
 
 
 def variant_name(name: str, **settings: object) -> str:
@@ -479,31 +718,68 @@ def unit_rankings(unit: WorkUnit, config: SweepConfig, rankings: dict) -> dict:
 def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) -> Path:
     """Run (or resume) the sweep into ``folder``; returns the path of results.csv.
 
-    An interruption (Ctrl-C, a crash, a full disk) loses at most the units still running: run the
-    same call again to resume. ``KeyboardInterrupt`` propagates after the Dask client is closed.
+    The folder is locked for the whole run (:func:`folder_lock`): a second sweep on it raises
+    :class:`SweepBusyError`. An interruption (Ctrl-C, a crash, a full disk) loses at most the units
+    still running: run the same call again to resume. ``KeyboardInterrupt`` propagates after the
+    Dask client is closed. The sweep returns only when every planned unit's rows are in results.csv
+    (else :class:`~sdcomp_lite.errors.SweepStateError`, saying to run it again).
     """
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    from sdcomp_lite.evaluation import worker
-    from sdcomp_lite.evaluation.codecs import get_reference_codec
-
     folder = Path(folder)
     _read_run_file(folder / "run.json", config)  # another configuration or format: refused first, nothing touched
-    for name in config.codecs:  # fail before any work if a codec is missing (e.g. ffmpeg for hevc)
+    planned = work_units(config)
+    if len({unit.key for unit in planned}) != len(planned):
+        raise SweepConfigError("sweep configuration: two work units have the same image, codec, variant and quality; "
+                               "give each list entry once.")
+    _check_codecs(config)
+    with folder_lock(folder):
+        state = _prepare_folder(folder, config)
+        if state.repairs:
+            warnings.warn(f"{folder}: repaired before resuming: " + "; ".join(state.repairs), stacklevel=2)
+        _write_run_file(folder, config, state)
+        units = [u for u in planned if u.key not in state.done]
+        if units:
+            _run_units(config, folder, units, state, progress)
+        missing = len(planned) - len(_read_finished_units(folder, config)[0])
+        if missing:
+            raise SweepStateError(f"{folder}: {missing} of {len(planned)} work units have no complete rows in "
+                                  "results.csv. Run the same command again to run them.")
+    return folder / "results.csv"
+
+
+def _check_codecs(config: SweepConfig) -> None:
+    """Fail before any work if a codec is missing (e.g. ffmpeg for hevc)."""
+    from sdcomp_lite.evaluation.codecs import get_reference_codec
+
+    for name in config.codecs:
         codec = get_reference_codec(name)
         codec.round_trip(np.zeros((16, 16, 3), np.uint8), codec.qualities[0])
-    state = _prepare_folder(folder, config)
-    if state.repairs:
-        warnings.warn(f"{folder}: repaired before resuming: " + "; ".join(state.repairs), stacklevel=2)
-    _write_run_file(folder, config, state)
-    units = [u for u in work_units(config) if u.key not in state.done]
-    if not units:
-        return folder / "results.csv"
-    cluster = None if config.scheduler else LocalCluster(
-        n_workers=config.workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-        silence_logs=logging.ERROR,  # a loaded machine makes the nanny log restarts that are not errors
-    )
-    client = Client(config.scheduler or cluster)
+
+
+def _connect(config: SweepConfig):
+    """(Dask client, local cluster or None): the scheduler at ``config.scheduler``, else a local cluster."""
+    from dask.distributed import Client, LocalCluster
+
+    if config.scheduler is None:
+        cluster = LocalCluster(
+            n_workers=config.workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+            silence_logs=logging.ERROR,  # a loaded machine makes the nanny log restarts that are not errors
+        )
+        return Client(cluster), cluster
+    try:
+        return Client(config.scheduler), None
+    except (OSError, TimeoutError, ValueError) as error:
+        raise BackendUnavailableError(f"cannot reach the Dask scheduler at {config.scheduler!r}: {_one_line(error)}. "
+                                      "Start it, or leave out the scheduler to use a local cluster.") from None
+
+
+def _run_units(config: SweepConfig, folder: Path, units: list[WorkUnit], state: SweepState, progress: bool) -> None:
+    """Run ``units`` on Dask, appending each unit's rows as it finishes; then sort the tables."""
+    from dask.distributed import as_completed
+    from distributed import KilledWorker
+
+    from sdcomp_lite.evaluation import worker
+
+    client, cluster = _connect(config)
     try:
         references = {image: client.submit(worker.references, image, config, pure=False) for image in config.images}
         rankings = {job: client.submit(worker.rank_objects, *job, config, pure=False) for job in ranking_jobs(config)}
@@ -515,7 +791,13 @@ def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) ->
         with _open_for_appending(folder / "results.csv") as results, _open_for_appending(folder / "units.csv") as finished:
             for future in tqdm(as_completed(futures), total=len(futures), desc="sweep", disable=not progress):
                 _check_in_place((folder / "results.csv", results), (folder / "units.csv", finished))
-                _append_unit(results, finished, futures[future].key, future.result())
+                try:
+                    rows = future.result()
+                except KilledWorker:
+                    raise SweepStateError(
+                        f"the Dask workers died running {futures[future].key} (out of memory?); the finished units are "
+                        "kept. Run the same command again, with fewer workers if it happens again.") from None
+                _append_unit(results, finished, futures[future].key, rows)
         _sort_results(folder, config)
         for image, future in references.items():
             _, skipped = future.result()
@@ -525,4 +807,3 @@ def run_sweep(config: SweepConfig, folder: str | Path, progress: bool = True) ->
         client.close()
         if cluster is not None:
             cluster.close()
-    return folder / "results.csv"
