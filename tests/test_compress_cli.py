@@ -248,3 +248,35 @@ def test_the_library_call_is_deterministic_and_leaves_objects_alone():
     assert [o.importance for o in sample.objects] == [1.0, 1.0, 1.0]  # copies were ranked
     assert [o.object_id for o in first.objects] == list(first.ranking.order)
     assert np.all(np.diff([o.importance for o in first.objects]) <= 0)
+
+
+@pytest.fixture(scope="module")
+def owl_folder(tmp_path_factory):
+    from sdcomp_lite.tiny_models import save_tiny_owlv2
+
+    return save_tiny_owlv2(tmp_path_factory.mktemp("owlv2"))
+
+
+def test_an_open_vocabulary_grounder_grounds_what_was_identified(owl_folder):
+    from sdcomp_lite import load_sample
+
+    image = load_sample("coffee").image
+    result = compress(image, "is there a spoon?", grounder="owlv2", ranker="area", quality=10,
+                      grounder_options={"model": str(owl_folder), "threshold": 0.0},
+                      identifier_options={"grounder": "annotations"})  # no identifier named: offline, as the grounder needs names
+    assert result.identification.backend == "offline" and result.identification.labels == ("cup", "saucer", "spoon")
+    assert result.objects and {o.label for o in result.objects} <= {"cup", "saucer", "spoon"}
+    assert all(o.source == "owlv2" for o in result.objects) and result.grounder == "owlv2"
+    assert result.sidecar["identifier"]["labels"] == ["cup", "saucer", "spoon"]
+
+
+def test_compress_with_owlv2_on_the_command_line_identifies_offline_first(tmp_path, owl_folder, capsys):
+    out = tmp_path / "astronaut.sdc"
+    assert main(["compress", str(IMAGES / "astronaut.png"), "--grounder", "owlv2", "--grounder-model", str(owl_folder),
+                 "--ranker", "area", "-o", str(out), "--quality", "10"]) == 0
+    sidecar = json.loads((tmp_path / "astronaut.sdc.json").read_text())
+    identified = sidecar["identifier"]["labels"]
+    assert sidecar["identifier"]["backend"] == "offline" and "person" in identified
+    assert all(o["label"] in identified for o in sidecar["objects"]) and sidecar["grounder"] == "owlv2"
+    assert "identify (offline): " in capsys.readouterr().out
+    assert decode(out.read_bytes()).coverage.all()
