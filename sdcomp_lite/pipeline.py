@@ -6,7 +6,7 @@ and ranker); ``sdcomp-lite compress`` is this function on the command line, and 
 runs it on a sample photograph. An image where nothing is found still gives a valid file: the
 preview and the background only (:attr:`CompressResult.objects` is empty, and the CLI says so).
 
-Taught in notebooks/00_quickstart.ipynb.
+Not yet taught in a notebook; README's first command runs it (``sdcomp-lite demo``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ The model backends send :data:`IDENTIFY_PROMPT` (after :data:`IDENTIFY_SYSTEM_PR
 counts and lengths, every fix listed) the way :mod:`sdcomp_lite.ranking.parsing` treats rankings.
 :class:`IdentifyThenGround` joins an identifier to a grounder that needs a prompt.
 
-Taught in notebooks/01_grounding.ipynb.
+Not yet taught in a notebook (notebook 01 grounds with the offline detector, which needs no names).
 """
 
 from __future__ import annotations
