@@ -289,6 +289,7 @@ def _lmm_options(backend: str | None, args) -> dict:
 def _compress(args) -> int:
     from sdcomp_lite.data import objects_from_coco_file
     from sdcomp_lite.errors import InvalidParameterError
+    from sdcomp_lite.grounding.identify import OPEN_VOCABULARY
     from sdcomp_lite.pipeline import compress, default_sidecar_path, format_result, sidecar_json, write_outputs
 
     sidecar = args.sidecar or default_sidecar_path(args.output)
@@ -299,6 +300,9 @@ def _compress(args) -> int:
     if args.objects and (args.grounder or args.grounder_model or args.identifier):
         raise InvalidParameterError("--objects skips grounding and identification; drop --grounder, --grounder-model "
                                     "and --identifier, or drop --objects.")
+    if args.grounder_model and (args.grounder or "offline").split("+")[0] not in OPEN_VOCABULARY:
+        raise InvalidParameterError(f"--grounder-model is for the grounders {', '.join(OPEN_VOCABULARY)} (and their "
+                                    f"+sam, +grabcut forms), not {args.grounder or 'offline'!r}; choose one, or drop it.")
     uses_lmm = args.ranker in LMM_BACKENDS or args.identifier in LMM_BACKENDS
     if (args.base_url or args.model) and not uses_lmm:
         raise InvalidParameterError("--base-url and --model are for --ranker or --identifier openai-compatible or "

@@ -117,6 +117,8 @@ def _assert_failed_cleanly(status, capsys, folder, expected, keep=()):
     (["--grounder", "annotations", "--identifier", "psychic"], "unknown identifier 'psychic'"),
     (["--task", "x" * 5000, "--objects", str(ANNOTATIONS)], "at most 2000"),
     (["--max-pixels", "1000", "--objects", str(ANNOTATIONS)], "over the budget of 1000"),
+    (["--grounder-model", "folder"], "--grounder-model is for the grounders owlv2, grounding-dino"),
+    (["--grounder", "annotations", "--grounder-model", "folder"], "not 'annotations'"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, arguments, expected):
     status = main(["compress", str(IMAGES / "coffee.png"), "-o", str(tmp_path / "out.sdc"), "--ranker", "area", *arguments])
