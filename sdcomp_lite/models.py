@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -150,9 +152,7 @@ def load_efficientnet_lite0():
 def mediapipe_solutions():
     """``mediapipe.solutions``: the legacy API whose models ship inside the mediapipe 0.10.14 wheel."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import mediapipe as mp
+        import mediapipe as mp  # no warnings to hide (a catch_warnings here would hide other threads' too)
 
         return mp.solutions
     except (ImportError, AttributeError) as error:
@@ -162,27 +162,122 @@ def mediapipe_solutions():
         ) from error
 
 
+# MediaPipe's C++ side (TFLite, absl) writes to file descriptor 2 directly: "INFO: Created TensorFlow
+# Lite XNNPACK delegate for CPU.", "W0000 00:00:... inference_feedback_manager.cc:114] ..." once per
+# graph, about ten lines per grounding call. No environment variable or API of mediapipe 0.10.14 turns
+# them off (GLOG_minloglevel, TF_CPP_MIN_LOG_LEVEL: tried), so they are filtered out of fd 2. TFLite
+# writes its "INFO: " and the rest in separate writes: a line another thread writes at that instant
+# arrives glued after the "INFO: " ("INFO: <that line>"), and TFLite's rest is dropped on its own.
+NATIVE_LOG_LINE = re.compile(
+    rb"^((INFO: )?(Created|Initialized) TensorFlow Lite|INFO: $|WARNING: All log messages before absl"
+    rb"|[IW]\d{4} [\d:.]+ +\d+ \S+:\d+\] )"
+)
+
+
+class _NativeLogFilter:
+    """fd 2 -> a pipe whose reader thread forwards every line except MediaPipe's info and warning lines.
+
+    Process-wide by nature (a file descriptor is), so reference-counted under a lock: the first
+    user installs it, the last one puts the original fd 2 back. Nothing written meanwhile by other
+    threads (Python or native) is lost, errors (``E``/``F`` lines) included: before returning, the
+    last user waits until the reader has forwarded everything written before the restore (a marker
+    sent through the pipe comes back). Lines written just before and just after the restore may
+    reach stderr out of order.
+    """
+
+    MARKER = b"\0sdcomp-lite: native log filter drained\0"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved = -1
+        self._drained = threading.Event()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                sys.stderr.flush()
+                self._saved = os.dup(2)
+                read_end, write_end = os.pipe()
+                os.dup2(write_end, 2)
+                os.close(write_end)
+                self._drained = threading.Event()
+                threading.Thread(target=_forward, args=(read_end, os.dup(self._saved), self.MARKER, self._drained),
+                                 daemon=True, name="sdcomp-lite native log filter").start()
+            self._users += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                sys.stderr.flush()
+                _write(2, self.MARKER)
+                os.dup2(self._saved, 2)  # closes the pipe's last writer (unless a child inherited it): the reader ends
+                os.close(self._saved)
+                self._drained.wait(timeout=30)  # a stuck stderr would block a direct write just the same
+
+
+def _forward(read_end: int, target: int, marker: bytes, drained: threading.Event) -> None:
+    """Copy whole lines from ``read_end`` to ``target`` except native log lines, until the pipe closes;
+    set ``drained`` when ``marker`` (removed) has passed."""
+    pending = b""
+    try:
+        while chunk := os.read(read_end, 65536):
+            pending += chunk
+            if marker in pending:
+                before, pending = pending.split(marker, 1)
+                _write(target, _kept(before.split(b"\n")))
+                drained.set()
+            lines = pending.split(b"\n")
+            pending = lines.pop()
+            _write(target, _kept(lines, newline=True))
+        _write(target, _kept([pending]))
+    finally:
+        drained.set()
+        os.close(read_end)
+        os.close(target)
+
+
+def _kept(lines: list[bytes], newline: bool = False) -> bytes:
+    """``lines`` joined by newlines without the native log lines (and with a final newline if ``newline``)."""
+    kept = [line for line in lines if not NATIVE_LOG_LINE.match(line)]
+    return b"\n".join(kept) + (b"\n" if newline and kept else b"")
+
+
+def _write(target: int, data: bytes) -> None:
+    """Write all of ``data``; a closed or broken stderr drops it (the pipe must keep draining)."""
+    try:
+        while data:
+            data = data[os.write(target, data):]
+    except OSError:
+        pass
+
+
+_NATIVE_LOGS = _NativeLogFilter()
+
+
 @contextlib.contextmanager
 def quiet_native_logs():
-    """Silence MediaPipe's C++ log lines (TFLite, absl), which bypass Python and clutter notebooks.
+    """Hide MediaPipe's C++ info and warning lines (TFLite, absl), which bypass Python, while a model runs.
 
-    Python warnings and exceptions are unaffected; only the process's stderr file descriptor is
-    pointed at /dev/null while a model runs.
+    File descriptor 2 points at a filtering pipe meanwhile (shared by concurrent callers, restored
+    by the last one): every other line still reaches the original stderr, from any thread (in order,
+    but for lines written as the last call ends); Python warnings and exceptions are unaffected.
     """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    with _NATIVE_LOGS:
+        yield
+
+
+PROTOBUF_NOTICE = r"SymbolDatabase\.GetPrototype\(\) is deprecated"
 
 
 @contextlib.contextmanager
 def quiet_mediapipe():
-    """While a MediaPipe model runs: no protobuf deprecation notices, no native log lines."""
-    with warnings.catch_warnings(), quiet_native_logs():
-        warnings.simplefilter("ignore")
+    """While a MediaPipe model runs: no native log lines (:func:`quiet_native_logs`) and no protobuf
+    deprecation notice (one narrow filter: that message from ``google.protobuf.symbol_database``;
+    no other warning of any thread is hidden, so no ``catch_warnings``, which is not thread-safe)."""
+    if not any(f[0] == "ignore" and f[1] is not None and f[1].pattern == PROTOBUF_NOTICE for f in warnings.filters):
+        warnings.filterwarnings("ignore", message=PROTOBUF_NOTICE, category=UserWarning,
+                                module=r"google\.protobuf\.symbol_database")
+    with quiet_native_logs():
         yield

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from sdcomp_lite.grounding.base import matches_prompt, object_from_mask, parse_prompt, rgb_array, sort_objects
+from sdcomp_lite.grounding.refine import seeded_grabcut
 from sdcomp_lite.types import SceneObject, box_from_mask
 
 LABEL = "salient object"
@@ -78,10 +79,8 @@ def _grabcut_from_region(pixels: np.ndarray, region: np.ndarray) -> np.ndarray:
     mask = np.where(crop_region, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     mask[cv2.erode(crop_region.astype(np.uint8), kernel, iterations=1).astype(bool)] = cv2.GC_FGD
     mask[~crop_near] = cv2.GC_BGD
-    cv2.setRNGSeed(0)
-    background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     bgr = shrink(pixels[:, :, ::-1], cv2.INTER_AREA)
-    cv2.grabCut(np.ascontiguousarray(bgr), mask, None, background, foreground, 5, cv2.GC_INIT_WITH_MASK)
+    seeded_grabcut(np.ascontiguousarray(bgr), mask, None, 5, cv2.GC_INIT_WITH_MASK)
     small = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
     result = np.zeros(region.shape, dtype=bool)
     result[y0:y1, x0:x1] = cv2.resize(small, (int(x1 - x0), int(y1 - y0)), interpolation=cv2.INTER_NEAREST).astype(bool)
