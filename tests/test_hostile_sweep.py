@@ -447,3 +447,14 @@ def test_damaged_results_are_one_clear_error_for_the_report(folder):
     (folder / "results.csv").write_bytes(b"a,b\r\n1,2\r\n")
     with pytest.raises(DataFileError, match="lacks the columns"):
         load_results(folder / "results.csv")
+
+
+def test_a_repeated_row_does_not_stand_in_for_a_missing_one(folder):
+    """Found by benchmarks/fuzz_configs.py: a unit's count matched while one row was there twice."""
+    lines = (folder / "results.csv").read_bytes().split(b"\n")
+    victim = _unit_of(lines[1])
+    assert _unit_of(lines[2]) == victim
+    lines[2] = lines[1]
+    (folder / "results.csv").write_bytes(b"\n".join(lines))
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == ALL - {victim} and any("will run again" in r for r in state.repairs)

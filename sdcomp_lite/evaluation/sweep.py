@@ -16,17 +16,18 @@ key), and the folder's files are read only when they are regular files of bounde
 When a unit counts as done (the resume rule): a unit's rows are appended to results.csv and
 flushed, and only then its line ``image,codec,variant,quality,rows`` is appended to units.csv.
 On resume a unit is done only when units.csv lists it and results.csv holds exactly that many
-valid rows for it. A line is trusted only when it ends in a newline (an interrupted write leaves
-a torn last line without one), decodes as UTF-8 without NUL bytes and parses: the right number
-of columns, a key of this sweep's work units, whole numbers for quality, layers and bytes, a
-finite bpp, a known task and reference, and a value that is a number (NaN for an undefined
-score). Every other line is dropped, and with it every row of a unit that is not done; those
-units run again (the repair is reported as a warning). The counts make the rule independent of
-the order in which the two files reach the disk. A damaged run.json is refused, never guessed
-at: :class:`~sdcomp_lite.errors.SweepStateError`, with what to do. A sweep returns only when every
-planned unit is done by this rule. Whole-file rewrites (the
-repair, the final sort, run.json) go to a temporary file in the same folder and then
-``os.replace``, so a failed write (a full disk, Ctrl-C) leaves the previous file intact.
+valid rows for it, none of them twice (the same layers, task, reference and metric). A line is
+trusted only when it ends in a newline (an interrupted write leaves a torn last line without
+one), decodes as UTF-8 without NUL bytes and parses: the right number of columns, a key of this
+sweep's work units, whole numbers for quality, layers and bytes, a finite bpp, a known task and
+reference, and a value that is a number (NaN for an undefined score). Every other line is
+dropped, and with it every row of a unit that is not done; those units run again (the repair is
+reported as a warning). The counts make the rule independent of the order in which the two
+files reach the disk. A damaged run.json is refused, never guessed at:
+:class:`~sdcomp_lite.errors.SweepStateError`, with what to do. A sweep returns only when every
+planned unit is done by this rule. Whole-file rewrites (the repair, the final sort, run.json) go
+to a temporary file in the same folder and then ``os.replace``, so a failed write (a full disk,
+Ctrl-C) leaves the previous file intact.
 
 Taught in notebooks/05_task_evaluation.ipynb (section 2).
 """
@@ -402,13 +403,19 @@ def _read_finished_units(folder: Path, config: SweepConfig) -> tuple[dict, list[
     repairs = [f"{name}: dropped {n} invalid line(s)" for name, n in dropped.items() if n]
     repairs += [f"{name}: dropped a torn last line (an interrupted write)"
                 for name, table in (("results.csv", results), ("units.csv", finished)) if table and table[1]]
-    done = {key: rows.get(key, []) for key, count in expected.items() if len(rows.get(key, ())) == count}
+    done = {key: rows.get(key, []) for key, count in expected.items() if _complete(rows.get(key, []), count)}
     again = sorted((set(rows) | set(expected)) - set(done))
     if again:
         more = " ..." if len(again) > 3 else ""
         repairs.append(f"{len(again)} unfinished or damaged work unit(s) will run again: {again[:3]}{more}")
     has_data = bool(rows or expected or repairs)
     return done, repairs, bool(repairs or results is None or finished is None), has_data
+
+
+def _complete(rows: list[list[str]], count: int) -> bool:
+    """Whether a unit's rows are all there: as many as units.csv says, and no row twice (a unit
+    writes one row per layers, task, reference and metric; a repeated line is not a missing one)."""
+    return len(rows) == count and len({(r[4], r[7], r[8], r[9]) for r in rows}) == count
 
 
 def _read_table(path: Path, columns: tuple[str, ...]) -> tuple[list[list[str] | None], bool] | None:
