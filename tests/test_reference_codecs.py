@@ -12,7 +12,7 @@ from sdcomp_lite.evaluation import codecs
 from sdcomp_lite.evaluation.codecs import REFERENCE_CODECS, get_reference_codec
 from sdcomp_lite.metrics import psnr
 
-NEEDS_FFMPEG = {"hevc", "roi-hevc"}
+NEEDS_FFMPEG = {"hevc", "roi-hevc", "prefilter-hevc"}
 no_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None,
                                reason="ffmpeg with libx265 is not installed (apt-get install ffmpeg); .ci/run installs it")
 
@@ -35,18 +35,21 @@ def test_reference_codecs_round_trip_with_honest_sizes(name, astronaut):
     codec = get_reference_codec(name)
     image = astronaut.image
     regions = [obj.box for obj in astronaut.objects]
+    # a prefilter anchor codes the prefiltered image (its first variant: the mildest blur) faithfully
+    coded = codecs.prefilter(image, regions, codecs.PREFILTER_SIGMAS[0]) if name.startswith("prefilter") else image
     sizes, scores = [], []
     for quality in (codec.qualities[0], codec.qualities[-1]):
         data, decoded = codec.round_trip(image, quality, regions=regions)
         assert decoded.shape == image.shape and decoded.dtype == np.uint8
         sizes.append(len(data))
-        scores.append(psnr(image, decoded))
+        scores.append(psnr(coded, decoded))
     assert sizes[0] < sizes[1] and scores[0] < scores[1]
     assert scores[1] > 30
 
 
 def test_registry_describes_every_anchor_and_names_the_choices():
-    assert set(REFERENCE_CODECS.available()) == {"jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "roi-hevc"}
+    assert set(REFERENCE_CODECS.available()) == {"jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "roi-hevc",
+                                                 "prefilter-avif", "prefilter-hevc"}
     with pytest.raises(UnknownBackendError, match="roi-hevc"):
         get_reference_codec("vvc")
     jpeg = get_reference_codec("jpeg")
@@ -101,8 +104,89 @@ def test_roi_hevc_spends_its_bits_on_the_boxes(crop):
 
 def test_hevc_anchors_without_ffmpeg_say_how_to_install_it(monkeypatch):
     monkeypatch.setattr(codecs.shutil, "which", lambda program: None)
-    for name in ("hevc", "roi-hevc"):
+    for name in ("hevc", "roi-hevc", "prefilter-hevc"):
         with pytest.raises(BackendUnavailableError, match="apt-get install ffmpeg"):
             get_reference_codec(name)
         planned = get_reference_codec(name, check=False)  # planning (qualities, variants) needs no ffmpeg
         assert planned.qualities and planned.variants
+
+
+# ---- the prefilter anchors: blur what the task does not need, then code the whole image
+
+def _high_frequency_energy(image, where):
+    """Mean squared difference between horizontally adjacent pixels, over ``where`` (a bool (H, W) mask)."""
+    grey = image.astype(float).mean(axis=2)
+    diff = np.diff(grey, axis=1) ** 2
+    return float(diff[where[:, 1:] & where[:, :-1]].mean())
+
+
+def test_prefilter_keeps_the_masks_exact_and_blurs_the_rest(astronaut):
+    image = astronaut.image
+    masks = [obj.mask for obj in astronaut.objects]
+    inside = np.logical_or.reduce(masks)
+    weight = codecs.region_weight(masks, *image.shape[:2])
+    far = weight == 0  # more than PREFILTER_FEATHER pixels from every object
+    assert inside.any() and far.any()
+    energies = []
+    for sigma in codecs.PREFILTER_SIGMAS:
+        filtered = codecs.prefilter(image, masks, sigma)
+        assert filtered.dtype == np.uint8 and filtered.shape == image.shape
+        assert np.array_equal(filtered[inside], image[inside])
+        energies.append(_high_frequency_energy(filtered, far))
+    original = _high_frequency_energy(image, far)
+    assert original > energies[0] > energies[1] > energies[2]  # stronger blur, less detail outside
+    assert energies[0] < 0.5 * original
+
+
+def test_prefilter_feathers_its_edge_over_a_few_pixels():
+    mask = np.zeros((40, 40), bool)
+    mask[10:30, 10:20] = True
+    weight = codecs.region_weight([mask], 40, 40, feather=4)
+    assert np.all(weight[mask] == 1.0)
+    assert weight[20, 20] == pytest.approx(0.75) and weight[20, 21] == pytest.approx(0.5)  # 1 and 2 pixels out
+    assert weight[20, 23] == 0.0 and weight[20, 35] == 0.0 and weight[5, 15] == pytest.approx(0.0)
+    box = codecs.region_weight([(10, 10, 20, 30)], 40, 40, feather=4)  # a box is its filled rectangle
+    assert np.array_equal(box, weight)
+    assert not codecs.region_weight([], 40, 40).any()  # no regions: everything is blurred
+
+
+def test_prefilter_top_keeps_only_the_first_regions_sharp(astronaut):
+    image = astronaut.image
+    first, second = (obj.mask for obj in astronaut.objects[:2])
+    encode = codecs._prefiltered(lambda picture, quality: picture.tobytes())
+    only_first = np.frombuffer(encode(image, 50, 8, [first, second], top=1), np.uint8).reshape(image.shape)
+    both = np.frombuffer(encode(image, 50, 8, [first, second]), np.uint8).reshape(image.shape)
+    assert np.array_equal(only_first[first], image[first]) and np.array_equal(both[second], image[second])
+    assert not np.array_equal(only_first[second & ~first], image[second & ~first])
+
+
+@pytest.mark.parametrize("name", ["prefilter-avif", "prefilter-hevc"])
+def test_prefilter_anchor_costs_fewer_bytes_as_the_blur_grows(name, astronaut):
+    if name in NEEDS_FFMPEG and shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg with libx265 is not installed (apt-get install ffmpeg); .ci/run installs it")
+    codec = get_reference_codec(name)
+    assert codec.uses_regions and codec.region_masks
+    assert list(codec.variants) == [f"sigma={s}" for s in codecs.PREFILTER_SIGMAS]
+    image = np.ascontiguousarray(astronaut.image[::2, ::2])  # 256x256: the whole scene, four times fewer pixels
+    masks = [np.ascontiguousarray(obj.mask[::2, ::2]) for obj in astronaut.objects if obj.label == "person"]
+    assert len(masks) == 1  # the person: what person segmentation needs
+    plain = len(get_reference_codec(name.removeprefix("prefilter-")).round_trip(image, 55)[0])
+    sizes = [len(codec.round_trip(image, 55, variant, masks)[0]) for variant in codec.variants]
+    assert plain > sizes[0] > sizes[1] > sizes[2]
+    _, decoded = codec.round_trip(image, 85, "sigma=4", masks)
+    inside = np.logical_or.reduce(masks)
+    assert psnr(image[inside], decoded[inside]) > 30  # the objects come through at the codec's quality
+
+
+def test_prefilter_refuses_hostile_regions_and_strengths(astronaut):
+    from sdcomp_lite.errors import InvalidObjectError, InvalidParameterError
+
+    image = astronaut.image
+    with pytest.raises(InvalidObjectError, match="image's size"):
+        codecs.prefilter(image, [np.ones((8, 8), bool)], 2)
+    with pytest.raises(InvalidObjectError, match="box or a bool"):
+        codecs.prefilter(image, [(1, 2, 3)], 2)
+    with pytest.raises(InvalidParameterError, match="sigma"):
+        codecs.prefilter(image, [], 0)
+    with pytest.raises(UnknownBackendError, match="sigma=2"):
+        get_reference_codec("prefilter-avif").round_trip(image, 50, "sigma=3")

@@ -113,7 +113,8 @@ def run_unit(unit, config, reference_pair, rankings: dict) -> list[dict]:
     if unit.codec == "sdcomp-lite":
         return _sdcomp_rows(unit, config, sample, tasks, task_references, rankings)
     codec = get_reference_codec(unit.codec)
-    regions = [obj.box for obj in _objects(sample, config)] if codec.uses_regions else []
+    regions = ([obj.mask if codec.region_masks else obj.box for obj in _objects(sample, config)]
+               if codec.uses_regions else [])
     data, decoded = codec.round_trip(sample.image, unit.quality, unit.variant, regions)
     pixels = sample.image.shape[0] * sample.image.shape[1]
     base = {"image": unit.image, "codec": unit.codec, "variant": unit.variant, "quality": unit.quality, "layers": 0,
