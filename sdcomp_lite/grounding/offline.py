@@ -10,9 +10,11 @@ Everything it uses ships inside the package or its wheels, so it runs with no do
   One MediaPipe region that holds several detected people (people touching) is shared out that way.
   MediaPipe people the detector missed and every face stay as they are (``offline/mediapipe``).
 - Every other detected object gets a GrabCut mask inside its box (``offline/nanodet-g+grabcut``):
-  GrabCut runs on a crop around the box only (the box plus a margin), shrunk to at most 128 pixels
-  on its longer side, and its mask is scaled back: bounded work per object whatever the image
-  size. A box too small for GrabCut, or one that covers the whole image, keeps the filled box.
+  GrabCut runs on a crop around the box only (the box plus half its size on each side, as background
+  to learn from), shrunk to at most 128 pixels on its longer side, and its mask is scaled back:
+  bounded work per object whatever the image size. A box too small for GrabCut, or one that covers
+  the whole image, keeps the filled box. On coco-val128 this lifts the mean mask IoU of matched
+  non-person objects from 0.559 (filled box) to 0.580, at about 0.04-0.08 s per object.
 - ``salient > 0`` adds that many OpenCV saliency regions that overlap no found object (the old
   default; off by default, see benchmarks/results/grounding.md).
 
@@ -36,7 +38,7 @@ from sdcomp_lite.types import SceneObject, box_mask
 MAX_OVERLAP = 0.5  # a salient region overlapping found objects this much is dropped
 SAME_PERSON_IOU = 0.5  # a detector person and a MediaPipe person with this box IoU are one person
 MOSTLY_INSIDE = 0.7  # ... or when this fraction of the detector box lies on the MediaPipe person mask's box
-GRABCUT_MARGIN = 0.1  # GrabCut crop = box grown by this fraction of its size on each side (at least 8 pixels)
+GRABCUT_MARGIN = 0.5  # GrabCut crop = box grown by this fraction of its size on each side (at least 8 pixels)
 GRABCUT_SIDE = 128  # ... and shrunk so that its longer side is at most this many pixels (bounded work per object)
 
 
