@@ -5,6 +5,9 @@
 - :func:`psnr` and :func:`ms_ssim` (via pytorch-msssim, as CompressAI uses).
 - :func:`box_average_precision`: COCO box AP50 and AP[.5:.95] (pycocotools), class-aware or not,
   shared by grounding's scores and the detection tasks.
+- :func:`match_objects` and :func:`score_grounding`: found objects paired one to one with reference
+  objects (box IoU >= 0.5), and box AP50, recall and matched mask IoU over several images; graded by
+  grounding (``sdcomp_lite.grounding.quality`` re-exports them) and by the evaluation tasks alike.
 
 Taught in notebooks/00_quickstart.ipynb (PSNR) and notebooks/01_grounding.ipynb (IoU).
 """
@@ -15,6 +18,7 @@ import contextlib
 import io
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -147,3 +151,101 @@ def _coco_precision(images: list[dict], annotations: list[dict], detections: lis
         evaluation.evaluate()
         evaluation.accumulate()
     return evaluation.eval["precision"][:, :, :, 0, -1]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Matching found objects to reference objects (grounding's scores and the evaluation tasks share it)
+
+IOU_THRESHOLD = 0.5  # a found object matches a reference object at box IoU >= 0.5
+
+
+@dataclass(frozen=True)
+class Match:
+    """A found object paired with a reference object (box IoU at least 0.5)."""
+
+    image: int
+    predicted_label: str
+    reference_label: str
+    box_iou: float
+    mask_iou: float
+
+
+@dataclass(frozen=True)
+class GroundingScore:
+    """Scores over a set of images.
+
+    Attributes:
+        box_ap50: COCO average precision of the boxes at IoU 0.5 (pycocotools), in [0, 1];
+            NaN when there is no reference object.
+        recall50: fraction of reference objects matched by a prediction at box IoU >= 0.5.
+        mean_mask_iou: mean mask IoU over the matched pairs (NaN if none matched).
+        class_agnostic: True if labels were ignored when matching.
+        matches: every matched pair.
+        predictions, references: object counts.
+    """
+
+    box_ap50: float
+    recall50: float
+    mean_mask_iou: float
+    class_agnostic: bool
+    matches: tuple[Match, ...]
+    predictions: int
+    references: int
+
+
+Pairs = Sequence[tuple[Sequence[Any], Sequence[Any]]]  # (predicted, reference) objects of one image, per image
+
+
+def box_ap50(pairs: Pairs, class_agnostic: bool = True) -> float:
+    """COCO box AP at IoU 0.5 (pycocotools) of ``(predicted, reference)`` pairs, one pair per image.
+
+    NaN when there is no reference object; 0.0 when there are references but no predictions.
+    With ``class_agnostic`` every object counts as one class (:func:`box_average_precision`, which
+    also gives AP[.5:.95]).
+    """
+    return box_average_precision(pairs, class_agnostic=class_agnostic).ap50
+
+
+def match_objects(predicted: Sequence[Any], reference: Sequence[Any], class_agnostic: bool = True,
+                  image: int = 0) -> list[Match]:
+    """One-to-one pairs of predicted and reference objects of one image with box IoU >= 0.5.
+
+    Objects need ``label``, ``box`` ``(x0, y0, x1, y1)`` and a bool ``mask`` (H, W) (a
+    :class:`~sdcomp_lite.types.SceneObject` has them). The pairing maximises the total box IoU
+    (Hungarian, ``scipy.optimize.linear_sum_assignment``); unless ``class_agnostic``, only objects
+    with the same label can pair. ``image`` tags the matches.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    if not predicted or not reference:
+        return []
+    ious = box_iou([o.box for o in predicted], [o.box for o in reference])
+    if not class_agnostic:
+        same = np.array([[p.label == r.label for r in reference] for p in predicted])
+        ious = np.where(same, ious, 0.0)
+    rows, cols = linear_sum_assignment(-ious)
+    return [
+        Match(image, predicted[r].label, reference[c].label, float(ious[r, c]), mask_iou(predicted[r].mask, reference[c].mask))
+        for r, c in zip(rows, cols)
+        if ious[r, c] >= IOU_THRESHOLD
+    ]
+
+
+def score_grounding(pairs: Pairs, class_agnostic: bool = True) -> GroundingScore:
+    """Score predictions against references over several images.
+
+    ``pairs`` holds one ``(predicted, reference)`` pair per image (lists of SceneObjects, or
+    anything with label, box, mask and, for predictions, score). With ``class_agnostic`` every
+    object counts as one class, which is fair to backends that cannot name what they find.
+    """
+    matches = [m for index, (pred, ref) in enumerate(pairs) for m in match_objects(list(pred), list(ref), class_agnostic, index)]
+    references = sum(len(ref) for _, ref in pairs)
+    return GroundingScore(
+        box_ap50=box_ap50(pairs, class_agnostic),
+        recall50=len(matches) / references if references else float("nan"),
+        mean_mask_iou=float(np.mean([m.mask_iou for m in matches])) if matches else float("nan"),
+        class_agnostic=class_agnostic,
+        matches=tuple(matches),
+        predictions=sum(len(pred) for pred, _ in pairs),
+        references=references,
+    )
