@@ -22,13 +22,66 @@ def test_every_task_carries_its_headline_metric_and_ranking_prompt():
                 "detection": ("ap50", "find every object"), "classification": ("top1", "what is the main subject?")}
     for name, (metric, prompt) in expected.items():
         assert (task_class(name).name, task_class(name).metric, task_class(name).prompt) == (name, metric, prompt)
-    assert set(TASKS.names()) == set(expected) | {"torchvision-classification", "captioning", "vqa"}
-    for name in TASKS.names():
+    assert set(TASKS.names()) == set(expected) | {"torchvision-classification", "captioning", "vqa", "detection:"}
+    names = [name for name in TASKS.names() if not TASKS.entries[name].prefix] + ["detection:person"]
+    for name in names:
         assert task_class(name).prompt and task_class(name).metric, name
         assert callable(task_class(name).reference), name
     # one prompt per task, except that detection and instance segmentation want the same objects (one ranking)
-    prompts = [task_class(name).prompt for name in TASKS.names() if name != "detection"]
+    # and detection:person wants what person segmentation wants
+    prompts = [task_class(name).prompt for name in names if name not in ("detection", "detection:person")]
     assert len(set(prompts)) == len(prompts)
+
+
+def test_a_task_can_name_the_classes_a_prompt_names():
+    from sdcomp_lite.evaluation.detection import DetectionTask, NamedDetectionTask
+
+    vehicles = task_class("detection:car+bus+truck")
+    assert (vehicles.name, vehicles.metric, vehicles.named) == ("detection:car+bus+truck", "ap50_named", ("car", "bus", "truck"))
+    assert vehicles.prompt == "find every car, every bus and every truck"
+    assert task_class("detection:person").prompt == task_class("person-segmentation").prompt == "find every person"
+    assert task_class("detection:traffic light").named == ("traffic light",)
+    assert task_class("detection:car+bus+truck") is vehicles  # one class per name: no model loaded to read it
+    assert "detection:person" in TASKS and "detection:" not in TASKS
+    task = get_task("detection:cat+dog")
+    assert isinstance(task, NamedDetectionTask) and isinstance(task, DetectionTask)
+    assert task.classes == ("cat", "dog") and task.metric == "ap50_named" and task.name == "detection:cat+dog"
+
+
+@pytest.mark.parametrize("name, why", [
+    ("detection:dragon", "'dragon' is not a class the detector knows; choose among: airplane"),
+    ("detection:car+car", "names 'car' twice"),
+    ("detection:car+", "no empty names"),
+    ("detection:+car", "no empty names"),
+    ("detection:car +bus", "'car ' is not a class"),
+    ("detection:", "unknown task 'detection:'; choose one of"),
+])
+def test_a_named_detection_task_with_a_bad_class_says_what_to_write(name, why):
+    for lookup in (get_task, task_class):
+        with pytest.raises(UnknownBackendError, match=why):
+            lookup(name)
+
+
+def test_grounding_keeps_its_names_for_the_shared_matching():
+    """match_objects and score_grounding live in metrics (tasks and grounding both grade with them);
+    grounding.quality re-exports the same functions, so its values cannot drift."""
+    from sdcomp_lite import metrics
+    from sdcomp_lite.grounding import quality
+    from sdcomp_lite.types import SceneObject, box_mask
+
+    for name in ("match_objects", "score_grounding", "box_ap50", "GroundingScore", "Match", "IOU_THRESHOLD"):
+        assert getattr(quality, name) is getattr(metrics, name), name
+
+    def square(label, x, size, score=1.0):
+        box = (x, 0, x + size, size)
+        return SceneObject(0, label, box, box_mask(box, 64, 64), score=score)
+
+    found = [square("cat", 0, 20, 0.9), square("dog", 30, 20, 0.8)]
+    reference = [square("cat", 0, 20), square("cat", 30, 20)]
+    aware, agnostic = metrics.score_grounding([(found, reference)], False), metrics.score_grounding([(found, reference)])
+    # class-aware: one of two cats found (precision 1 up to recall 1/2: 51 of COCO's 101 recall points); the dog costs nothing
+    assert (aware.recall50, len(aware.matches), aware.box_ap50) == (0.5, 1, pytest.approx(51 / 101))
+    assert (agnostic.recall50, agnostic.mean_mask_iou, agnostic.box_ap50) == (1.0, 1.0, pytest.approx(1.0))
 
 
 def test_unknown_task_names_the_choices():
@@ -168,17 +221,23 @@ def test_the_worker_takes_detection_references_from_annotations_or_pseudo_ground
 
 def test_a_tiny_sweep_runs_detection_and_classification_end_to_end(tmp_path):
     import csv
+    import json
 
     from sdcomp_lite.evaluation.sweep import SweepConfig, run_sweep
 
-    config = SweepConfig(images=("chelsea",), tasks=("detection", "classification"), reference="annotations",
-                         rankers=("area",), sdcomp_qualities=(30,), background_qualities=(10,), codecs=("jpeg",), workers=1)
+    config = SweepConfig(images=("chelsea",), tasks=("detection", "detection:cat", "detection:dog", "classification"),
+                         reference="annotations", rankers=("area",), sdcomp_qualities=(30,), background_qualities=(10,),
+                         codecs=("jpeg",), workers=1)
     with open(run_sweep(config, tmp_path, progress=False), newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert {(r["task"], r["reference"], r["metric"]) for r in rows} == {
         ("detection", "annotations", "ap50"), ("detection", "annotations", "ap"),
+        ("detection:cat", "annotations", "ap50_named"), ("detection:cat", "annotations", "ap_named"),
         ("classification", "pseudo", "top1"), ("classification", "pseudo", "top5")}
     assert {r["codec"] for r in rows} == {"sdcomp-lite", "jpeg"}
     best = {(r["task"], r["metric"]): float(r["value"]) for r in rows if r["codec"] == "jpeg" and r["quality"] == "90"}
     assert best[("classification", "top1")] == 1.0 and best[("detection", "ap50")] == pytest.approx(1.0)
+    assert best[("detection:cat", "ap50_named")] == pytest.approx(1.0)  # chelsea's one annotated COCO object is the cat
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert "no annotation" in run["skipped"]["chelsea/detection:dog"]  # no dog in chelsea: skipped, and why
     assert all(0.0 <= float(r["value"]) <= 1.0 for r in rows)

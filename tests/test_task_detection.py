@@ -5,7 +5,7 @@ import pytest
 
 from sdcomp_lite.data import Sample, load_sample
 from sdcomp_lite.errors import InvalidParameterError
-from sdcomp_lite.evaluation.detection import DetectionTask
+from sdcomp_lite.evaluation.detection import DetectionTask, NamedDetectionTask, named_detection_class, named_prompt
 from sdcomp_lite.metrics import box_average_precision
 from sdcomp_lite.types import SceneObject, box_mask
 
@@ -108,6 +108,51 @@ def test_bad_options_raise_what_to_do():
 def test_the_task_names_its_backend():
     assert DetectionTask.backend == "nanodet (onnxruntime)"
     assert _task().backend == "FakeDetector"
+
+
+def _named(spec, found=()):
+    return named_detection_class(spec)(detector=FakeDetector(found), vocabulary=VOCABULARY)
+
+
+def test_a_named_task_scores_its_classes_as_the_detection_task_with_classes_does():
+    """ap50_named of detection:<class> equals DetectionTask(classes=...)'s ap50_named on the full reference:
+    cutting the reference to the named classes changes nothing for them (class-aware AP)."""
+    rng = np.random.default_rng(3)
+    labels = ("person", "cat", "dog")
+    for _ in range(40):
+        def objects(n, scored):
+            boxes = [(int(x), int(y), int(x) + int(w), int(y) + int(h))
+                     for x, y, w, h in rng.integers([0, 0, 8, 8], [70, 70, 50, 50], (n, 4))]
+            return [_box(str(rng.choice(labels)), b, float(rng.random()) if scored else 1.0) for b in boxes]
+        predicted, annotated = objects(rng.integers(0, 6), True), objects(rng.integers(1, 6), False)
+        named = _named("cat+dog", predicted)
+        sample = Sample("fake", np.zeros((120, 120, 3), np.uint8), tuple(annotated))
+        reference = named.reference(sample, "annotations")
+        assert {o.label for o in reference.value} <= {"cat", "dog"}
+        full = _task(classes=("cat", "dog")).score(predicted, annotated)
+        scores = named.score(named.run(sample.image), reference.value)
+        assert set(scores) == {"ap50_named", "ap_named"}
+        np.testing.assert_equal(scores["ap50_named"], full["ap50_named"])
+        np.testing.assert_equal(scores["ap_named"], box_average_precision([(predicted, annotated)], classes=("cat", "dog")).ap)
+
+
+def test_a_named_task_has_nothing_to_find_where_its_classes_are_absent():
+    image = np.zeros((120, 120, 3), np.uint8)
+    people = Sample("fake", image, (_box("person", (0, 0, 40, 100)), _box("helmet", (5, 0, 30, 20))))
+    cats = _named("cat", [_box("cat", CAT.box, 0.9), _box("person", (0, 0, 40, 100), 0.9)])
+    assert cats.reference(people, "annotations").empty  # annotated, but no cat: nothing to find (the sweep skips it)
+    assert cats.reference(people, "annotations").kind == "annotations"
+    pseudo = cats.reference(people, "pseudo")
+    assert pseudo.kind == "pseudo" and [o.label for o in pseudo.value] == ["cat"]
+    assert _named("person").reference(people, "annotations").value == [people.objects[0]]
+
+
+def test_named_prompts_read_as_a_sentence():
+    assert named_prompt(["person"]) == "find every person"
+    assert named_prompt(["cat", "dog"]) == "find every cat and every dog"
+    assert named_prompt(["car", "bus", "truck"]) == "find every car, every bus and every truck"
+    with pytest.raises(InvalidParameterError, match="named_detection_class"):
+        NamedDetectionTask(detector=FakeDetector([]), vocabulary=VOCABULARY)
 
 
 @pytest.fixture(scope="module")

@@ -22,22 +22,34 @@ low-confidence tail too). The reference, per original image:
 - ``"pseudo"`` otherwise: the detector's own confident detections on the original image (score
   >= ``reference_threshold``, 0.3, NanoDet's usual display threshold).
 
+**Detection of the classes a prompt names** is a family of task names, ``detection:<class>[+<class>...]``
+(``detection:person``, ``detection:car+bus+truck``, ``detection:traffic light``: COCO's names as
+:data:`~sdcomp_lite.grounding.nanodet.COCO_CLASSES` spells them). Each is a
+:class:`NamedDetectionTask`: the same detector, its reference cut to the named classes (so a
+photograph without them has nothing to find and the sweep skips it), scored by ``ap50_named`` (the
+headline) and ``ap_named``, and ranked with the prompt "find every car, every bus and every truck".
+:func:`named_detection_class` builds the class of a name without loading the detector.
+
 Taught in notebooks/05_task_evaluation.ipynb.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 
 import numpy as np
 
-from sdcomp_lite.errors import InvalidParameterError
+from sdcomp_lite.errors import InvalidParameterError, UnknownBackendError
 from sdcomp_lite.evaluation.task_base import Reference, wants_annotations
 from sdcomp_lite.metrics import box_average_precision
 from sdcomp_lite.types import SceneObject
 
 PREDICTION_THRESHOLD = 0.05  # detections kept for AP (COCO evaluation wants the low-score tail)
 REFERENCE_THRESHOLD = 0.3  # pseudo ground truth: the detector's confident detections on the original
+NAMED_PREFIX = "detection:"  # the family of tasks that name their classes: "detection:car+bus"
+CLASS_SEPARATOR = "+"
+MAX_NAMED_CLASSES = 80  # COCO has 80 classes; a name never needs more
 
 
 class DetectionTask:
@@ -96,3 +108,82 @@ class DetectionTask:
         if self.classes:
             scores["ap50_named"] = box_average_precision([(prediction, reference)], classes=self.classes).ap50
         return scores
+
+
+class NamedDetectionTask(DetectionTask):
+    """Detection of the classes a prompt names: ``detection:<class>[+<class>...]`` (build one with
+    :func:`named_detection_class` or ``get_task("detection:person")``).
+
+    The detector and thresholds are :class:`DetectionTask`'s; the reference (annotations or pseudo
+    ground truth, chosen as there) keeps only the named classes, so a photograph without any of
+    them has an empty reference and a sweep skips it. Scores: ``ap50_named`` (headline) and
+    ``ap_named``, COCO box AP50 and AP[.5:.95] averaged over the named classes present in the
+    reference (equal to ``DetectionTask(classes=...)``'s ``ap50_named`` on the full reference).
+    """
+
+    metric = "ap50_named"
+    named: tuple[str, ...] = ()  # set on each class of the family
+
+    def __init__(self, detector=None, vocabulary: Collection[str] | None = None,
+                 score_threshold: float = PREDICTION_THRESHOLD, reference_threshold: float = REFERENCE_THRESHOLD) -> None:
+        if not self.named:
+            raise InvalidParameterError("NamedDetectionTask needs its classes: build it with "
+                                        "named_detection_class('person') or get_task('detection:person')")
+        super().__init__(self.named, detector, vocabulary, score_threshold, reference_threshold)
+
+    def reference(self, sample, wanted: str = "pseudo") -> Reference:
+        """:meth:`DetectionTask.reference` cut to the named classes (empty when the photograph has none)."""
+        full = super().reference(sample, wanted)
+        return Reference([obj for obj in full.value if obj.label in self.classes], full.kind)
+
+    def score(self, prediction: list[SceneObject], reference: list[SceneObject]) -> dict[str, float]:
+        named = box_average_precision([(prediction, reference)], classes=self.classes)
+        return {"ap50_named": named.ap50, "ap_named": named.ap}
+
+
+def parse_named_classes(spec: str, vocabulary: Collection[str] | None = None) -> tuple[str, ...]:
+    """The classes of ``"car+bus+truck"`` (the part of a task name after ``detection:``), in order.
+
+    Each must be a class of ``vocabulary`` (default: COCO's 80, as NanoDet names them), given once.
+    Raises :class:`~sdcomp_lite.errors.UnknownBackendError` naming the choices.
+    """
+    if vocabulary is None:
+        from sdcomp_lite.grounding.nanodet import COCO_CLASSES
+
+        vocabulary = COCO_CLASSES
+    task = f"{NAMED_PREFIX}{spec}"[:200]
+    classes = tuple(spec.split(CLASS_SEPARATOR)) if isinstance(spec, str) else ()
+    if not classes or len(classes) > MAX_NAMED_CLASSES or any(not c for c in classes):
+        raise UnknownBackendError(f"task {task!r}: name classes as detection:<class>[+<class>...], e.g. detection:person "
+                                  "or detection:car+bus+truck (no empty names, no spaces around '+')")
+    repeated = sorted({c for c in classes if classes.count(c) > 1})
+    if repeated:
+        raise UnknownBackendError(f"task {task!r} names {repeated[0]!r} twice; give each class once")
+    unknown = [c for c in classes if c not in vocabulary]
+    if unknown:
+        raise UnknownBackendError(f"task {task!r}: {unknown[0][:60]!r} is not a class the detector knows; "
+                                  f"choose among: {', '.join(sorted(vocabulary))}")
+    return classes
+
+
+def named_prompt(classes: Collection[str]) -> str:
+    """The ranking prompt of a named detection task: "find every person", "find every car, every bus and every truck"."""
+    wanted = [f"every {name}" for name in classes]
+    listed = wanted[0] if len(wanted) == 1 else f"{', '.join(wanted[:-1])} and {wanted[-1]}"
+    return f"find {listed}"
+
+
+@functools.lru_cache(maxsize=256)
+def named_detection_class(spec: str) -> type[NamedDetectionTask]:
+    """The task class of ``detection:<spec>`` (``spec`` e.g. ``"car+bus"``): its ``name``, ``metric``
+    (``ap50_named``), ``prompt`` and ``classes`` as class attributes, no model loaded. One class per spec."""
+    classes = parse_named_classes(spec)
+    attributes = {"name": f"{NAMED_PREFIX}{CLASS_SEPARATOR.join(classes)}", "named": classes,
+                  "prompt": named_prompt(classes), "__module__": __name__,
+                  "__doc__": f"Detection of {', '.join(classes)} (COCO box AP50 of those classes)."}
+    return type(f"NamedDetectionTask[{CLASS_SEPARATOR.join(classes)}]", (NamedDetectionTask,), attributes)
+
+
+def named_detection_task(spec: str, **options) -> NamedDetectionTask:
+    """The task ``detection:<spec>`` with ``options`` for :class:`NamedDetectionTask` (the registry's factory)."""
+    return named_detection_class(spec)(**options)

@@ -15,7 +15,9 @@ them by name; :func:`task_class` reads a task's metric and prompt without loadin
 
 Offline here (models in the installed wheels): person segmentation, face detection and pose
 (MediaPipe), instance segmentation (the offline grounder), ``detection`` (NanoDet, COCO's 80
-classes, onnxruntime; :mod:`~sdcomp_lite.evaluation.detection`) and ``classification``
+classes, onnxruntime; :mod:`~sdcomp_lite.evaluation.detection`), the family
+``detection:<class>[+<class>...]`` (the same detector scored on the classes a prompt names, e.g.
+``detection:person``, headline ``ap50_named``) and ``classification``
 (EfficientNet-Lite0, ImageNet-1k, torch; :mod:`~sdcomp_lite.evaluation.classification`). With
 weights you bring: ``torchvision-classification`` (any torchvision classifier), captioning and VQA
 (transformers). Each task class names its model in ``backend``.
@@ -32,10 +34,9 @@ import numpy as np
 
 from sdcomp_lite.errors import UnknownBackendError
 from sdcomp_lite.evaluation.classification import ClassificationTask
-from sdcomp_lite.evaluation.detection import DetectionTask
+from sdcomp_lite.evaluation.detection import NAMED_PREFIX, DetectionTask, named_detection_class, named_detection_task
 from sdcomp_lite.evaluation.task_base import PseudoReferenceTask, Reference, Task, wants_annotations
-from sdcomp_lite.grounding.quality import score_grounding
-from sdcomp_lite.metrics import mask_iou
+from sdcomp_lite.metrics import mask_iou, score_grounding
 from sdcomp_lite.registry import Registry
 from sdcomp_lite.types import SceneObject
 
@@ -292,6 +293,8 @@ TASKS.add("face-detection", "faces as boxes (MediaPipe); box AP at IoU 0.5", Fac
 TASKS.add("instance-segmentation", "objects with masks from a grounder (default: offline); box AP50", InstanceSegmentationTask)
 TASKS.add("pose", "33 body keypoints (MediaPipe pose); PCK@0.1", PoseTask)
 TASKS.add("detection", "COCO objects as boxes (NanoDet, onnxruntime; classes= for ap50_named); box AP50 and AP", DetectionTask)
+TASKS.add(NAMED_PREFIX, "the COCO classes a prompt names, e.g. detection:person or detection:car+bus+truck "
+          "(NanoDet); box AP50 of those classes", named_detection_task, prefix=True)
 TASKS.add("classification", "ImageNet classes (EfficientNet-Lite0, torch); top-1 agreement", ClassificationTask)
 TASKS.add("torchvision-classification", "a torchvision classifier (model=, weights_path=); top-1 agreement",
           TorchvisionClassificationTask)
@@ -305,7 +308,13 @@ def get_task(name: str, **options) -> Task:
 
 
 def task_class(name: str) -> type:
-    """The class registered as ``name``: its ``metric`` and ``prompt`` without loading a model."""
+    """The class registered as ``name``: its ``metric`` and ``prompt`` without loading a model.
+
+    For a family name (``detection:person``) the class of that member (:func:`named_detection_class`);
+    an unknown name, or a family member naming an unknown class, raises UnknownBackendError.
+    """
     if name not in TASKS:
         raise UnknownBackendError(f"unknown task {name!r}; choose one of: {', '.join(TASKS.names())}")
+    if isinstance(name, str) and name.startswith(NAMED_PREFIX):
+        return named_detection_class(name[len(NAMED_PREFIX):])
     return TASKS.entries[name].factory
