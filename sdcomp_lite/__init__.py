@@ -9,10 +9,10 @@ nor any model library, so the command line and the reply parser start at once.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
 from sdcomp_lite.errors import SdcompError
+from sdcomp_lite.registry import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -45,13 +45,4 @@ if TYPE_CHECKING:
     from sdcomp_lite.types import SceneObject
 
 
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOMES})
+__getattr__, __dir__ = lazy_attributes(__name__, _HOMES)

@@ -15,6 +15,7 @@ with ``prefix=True`` and the factory receives the rest of the name as its first 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -35,6 +36,27 @@ def lazy(module: str, attribute: str) -> Callable[..., Any]:
         return getattr(import_module(module), attribute)(*args, **options)
 
     return factory
+
+
+def lazy_attributes(package: str, homes: dict[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A package's ``__getattr__`` and ``__dir__`` (PEP 562) that import each name of ``homes`` (name -> the
+    module that defines it) when it is first used, so importing the package imports none of those modules::
+
+        __getattr__, __dir__ = lazy_attributes(__name__, {"encode": "sdcomp_lite.coding.layered"})
+    """
+    namespace = sys.modules[package].__dict__
+
+    def __getattr__(name: str) -> Any:
+        if name not in homes:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(import_module(homes[name]), name)
+        namespace[name] = value  # the next lookup is a plain attribute
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *homes})
+
+    return __getattr__, __dir__
 
 
 @dataclass(frozen=True)

@@ -404,3 +404,28 @@ def test_a_region_coder_subclass_is_a_whole_layer_coder(scene):
     for pixels in (image, image[:, :, 1]):
         encoded = encode(pixels, objects, transform=RawCoder())
         assert np.array_equal(decode(encoded.data, transform=RawCoder()).image, pixels)  # lossless: exact
+
+
+@pytest.mark.parametrize("transform, function", [("avif", "avif_decode"), ("jpegxl", "jpegxl_decode")])
+def test_memory_error_in_a_codec_reaches_the_memory_guard(scene, monkeypatch, transform, function):
+    """A MemoryError inside the codec is not taken for a corrupt file: the guard's advice shows."""
+    import imagecodecs
+
+    from sdcomp_lite.errors import CorruptBitstreamError, ImageTooLargeError
+
+    image, objects = scene
+    data = encode(image, objects, transform=transform).data
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(imagecodecs, function, out_of_memory)
+    with pytest.raises(ImageTooLargeError, match="out of memory"):
+        decode(data)
+
+    def bad_data(*args, **kwargs):
+        raise RuntimeError("could not determine frame count")
+
+    monkeypatch.setattr(imagecodecs, function, bad_data)
+    with pytest.raises(CorruptBitstreamError, match="cannot be decoded"):
+        decode(data)

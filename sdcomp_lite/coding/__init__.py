@@ -10,26 +10,27 @@ Names are imported when first used (PEP 562), so ``inspect`` and the container n
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from sdcomp_lite.registry import lazy_attributes
+
 _HOMES = {
-    "DecodedImage": "layered",
-    "EncodedImage": "layered",
-    "decode": "layered",
-    "decode_progressive": "layered",
-    "encode": "layered",
-    "encode_to_budget": "rate",
-    "LayerInfo": "layer_table",
-    "format_layer_table": "layer_table",
-    "inspect": "layer_table",
-    "layer_name": "layer_table",
-    "read_header": "layer_table",
-    "RegionCoder": "region_coder",
-    "DEFAULT_TRANSFORM": "transforms",
-    "TRANSFORMS": "transforms",
-    "available_transforms": "transforms",
-    "get_transform": "transforms",
+    "DecodedImage": "sdcomp_lite.coding.layered",
+    "EncodedImage": "sdcomp_lite.coding.layered",
+    "decode": "sdcomp_lite.coding.layered",
+    "decode_progressive": "sdcomp_lite.coding.layered",
+    "encode": "sdcomp_lite.coding.layered",
+    "encode_to_budget": "sdcomp_lite.coding.rate",
+    "LayerInfo": "sdcomp_lite.coding.layer_table",
+    "format_layer_table": "sdcomp_lite.coding.layer_table",
+    "inspect": "sdcomp_lite.coding.layer_table",
+    "layer_name": "sdcomp_lite.coding.layer_table",
+    "read_header": "sdcomp_lite.coding.layer_table",
+    "RegionCoder": "sdcomp_lite.coding.region_coder",
+    "DEFAULT_TRANSFORM": "sdcomp_lite.coding.transforms",
+    "TRANSFORMS": "sdcomp_lite.coding.transforms",
+    "available_transforms": "sdcomp_lite.coding.transforms",
+    "get_transform": "sdcomp_lite.coding.transforms",
 }
 
 __all__ = [  # the names of _HOMES, written out for tools that read __all__ statically
@@ -59,13 +60,4 @@ if TYPE_CHECKING:
     from sdcomp_lite.coding.transforms import DEFAULT_TRANSFORM, TRANSFORMS, available_transforms, get_transform
 
 
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOMES})
+__getattr__, __dir__ = lazy_attributes(__name__, _HOMES)

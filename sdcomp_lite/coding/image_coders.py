@@ -163,7 +163,7 @@ class AvifCoder(RegionCoder):
 
     name = "avif"
     kind = "AVIF"
-    decode_errors = (imagecodecs.AvifError,)
+    decode_errors = (RuntimeError,)  # imagecodecs.AvifError is one; MemoryError and bugs are not
 
     def __init__(self, speed: int = AVIF_SPEED, pixelformat: str = AVIF_PIXEL_FORMAT) -> None:
         if not imagecodecs.AVIF.available:
@@ -230,7 +230,7 @@ class JpegXlCoder(RegionCoder):
 
     name = "jpegxl"
     kind = "JPEG XL"
-    decode_errors = (imagecodecs.JpegxlError,)
+    decode_errors = (RuntimeError,)  # JpegxlError, and a bare RuntimeError ("could not determine frame count")
 
     def __init__(self, effort: int = 5) -> None:
         if not imagecodecs.JPEGXL.available:

@@ -37,16 +37,16 @@ def check_importance(importance, ranker, image, objects) -> None:
     """``importance(similarity, size, centrality, general=False)`` must give the ranker's own scores."""
     if _placeholder(importance, lambda f: f(0.5, 0.5, 0.5)):
         return _not_attempted("write importance(similarity, size, centrality, general=False).")
-    from sdcomp_lite.ranking.embedding import _centrality, _rescale
+    from sdcomp_lite.ranking.embedding import centrality, rescale
 
     height, width = image.shape[:2]
     objects = list(objects)
     size = np.sqrt(np.array([o.area for o in objects]) / (height * width))
-    centre = [_centrality(o, height, width) for o in objects]
+    centre = [centrality(o, height, width) for o in objects]
     for task in ("general", "Which country does the flag belong to?"):
         general = task == "general"
         ranking = ranker.rank(image, objects, task)
-        similarity = np.zeros(len(objects)) if general else _rescale(ranker.similarities(task, [o.label for o in objects]))
+        similarity = np.zeros(len(objects)) if general else rescale(ranker.similarities(task, [o.label for o in objects]))
         for i, obj in enumerate(objects):
             got = _call(importance, float(similarity[i]), float(size[i]), float(centre[i]), general)
             expected = ranking.scores[obj.object_id]

@@ -48,9 +48,9 @@ class EmbeddingRanker:
         if not objects:
             return Ranking((), {}, self.name, task)
         size = np.sqrt(np.array([o.area for o in objects]) / (height * width))
-        centre = np.array([_centrality(o, height, width) for o in objects])
+        centre = np.array([centrality(o, height, width) for o in objects])
         general = task.strip().lower() in ("", "general")
-        similarity = np.zeros(len(objects)) if general else _rescale(self.similarities(task, [o.label for o in objects]))
+        similarity = np.zeros(len(objects)) if general else rescale(self.similarities(task, [o.label for o in objects]))
         weight = WEIGHTS["similarity"] * (not general)
         raw = weight * similarity + WEIGHTS["size"] * size + WEIGHTS["centre"] * centre
         scores = raw / (weight + WEIGHTS["size"] + WEIGHTS["centre"])
@@ -63,12 +63,14 @@ class EmbeddingRanker:
                        self.name, task, reasons=reasons)
 
 
-def _rescale(values: np.ndarray) -> np.ndarray:
+def rescale(values: np.ndarray) -> np.ndarray:
+    """``values`` (float (n,)) mapped linearly onto [0, 1]; all ones when they are (nearly) equal."""
     spread = values.max() - values.min()
     return (values - values.min()) / spread if spread > 1e-9 else np.ones_like(values)
 
 
-def _centrality(obj: SceneObject, height: int, width: int) -> float:
+def centrality(obj: SceneObject, height: int, width: int) -> float:
+    """1 for an object whose mask's centroid is the image's centre, 0 at a corner (and for an empty mask)."""
     ys, xs = np.nonzero(obj.mask)
     if ys.size == 0:
         return 0.0
