@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from sdcomp_lite.coding.container import MAX_SIDE  # the format's limit: width and height are u16
 from sdcomp_lite.errors import DataFileError, InvalidImageError
 
-MAX_SIDE = 65_535
 MAX_PIXELS = 2**28  # 268 megapixels: about 0.8 GB as 8-bit RGB
 MAX_FILE_BYTES = 2**30  # an image file larger than 1 GiB is refused before it is opened
 MAX_JPEG_SCANS = 100  # a progressive JPEG has about 10; each scan is a pass over every coefficient
