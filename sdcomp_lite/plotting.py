@@ -1,9 +1,14 @@
 """Matplotlib figures used by the notebooks: object overlays, progressive strips, coverage and task
 curves, object-scalable against SNR-progressive decoding, time to answer, the pipeline diagram.
 
-Every figure colours an object by its id (:func:`object_colour`), the id of the layer table, so
-the same object has the same colour in every notebook. New helpers build a
-:class:`matplotlib.figure.Figure` directly and never touch pyplot's state.
+Colours follow object identity, never position in a list. An object's identity is its
+``object_id``: a grounder numbers what it finds once (1, 2, ...), and the id then travels with the
+object through the ranking, the layer table and every decoded prefix, so :func:`object_colour`
+gives one object one colour in every figure of every notebook, whatever order a list puts it in.
+Reference objects (annotations) drawn beside found ones have ids of their own, so
+``show_objects(..., reference=True)`` draws them in one neutral style instead of borrowing the found
+objects' colours. Codecs have their own palette (:func:`codec_colour`), never an object's colour.
+New helpers build a :class:`matplotlib.figure.Figure` directly and never touch pyplot's state.
 
 Taught in every notebook; the pipeline diagram in notebooks/00_quickstart.ipynb.
 """
@@ -26,59 +31,101 @@ if TYPE_CHECKING:
 
     from sdcomp_lite.demo import ProgressiveStep
 
-# A fixed qualitative palette (Sasha Trubetskoy's 20 distinct colours, the first ten), uint8 RGB.
+# The object palette: Sasha Trubetskoy's 20 distinct colours without white, black and grey
+# (those are the background's, the preview's and the reference's), uint8 RGB. Ids 1..18 get
+# distinct colours; a sample with more objects reuses them (id 19 looks like id 1).
 PALETTE = np.array(
     [[230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240],
-     [240, 50, 230], [210, 245, 60], [0, 128, 128], [170, 110, 40]], dtype=np.float64
+     [240, 50, 230], [210, 245, 60], [0, 128, 128], [170, 110, 40], [128, 0, 0], [0, 0, 128],
+     [128, 128, 0], [255, 225, 25], [250, 190, 212], [220, 190, 255], [170, 255, 195], [255, 215, 180]],
+    dtype=np.float64,
 )
+# The codec palette (Paul Tol's "muted" scheme): codecs and anchors in comparisons, never objects.
+# Every colour is at least 50 (of 255, RGB distance) from every object colour (tests/test_plotting.py).
+CODEC_PALETTE = ("#332288", "#117733", "#44aa99", "#88ccee", "#ddcc77", "#cc6677", "#aa4499", "#882255")
 BACKGROUND_COLOUR = (0.55, 0.55, 0.55)  # id 0, the background layer
 PREVIEW_COLOUR = (0.8, 0.8, 0.8)  # the preview layer (also id 0 in the table)
+REFERENCE_COLOUR = (1.0, 1.0, 1.0)  # reference objects (annotations) beside found ones: white, dashed
 LABEL_FONTSIZE = 8  # object labels in show_objects
 
 
 def object_colour(object_id: int) -> tuple[float, float, float]:
-    """The colour (RGB floats in [0, 1]) of an object id: id 0 (background) is grey, ids 1, 2, ...
-    take the palette in turn. Every figure uses it, so one object has one colour everywhere."""
+    """The colour (RGB floats in [0, 1]) of an object's identity, its id: id 0 (background) is grey,
+    ids 1, 2, ... take the palette in turn. The id travels with the object through ranking, layers
+    and prefixes, so one object has one colour in every figure."""
     if object_id == 0:
         return BACKGROUND_COLOUR
     red, green, blue = PALETTE[(int(object_id) - 1) % len(PALETTE)] / 255
     return (float(red), float(green), float(blue))
 
 
+def codec_colour(name: str, names: list[str] | tuple[str, ...] | None = None) -> str:
+    """The colour (hex) of a codec in a comparison: its place in ``names`` (the codecs of the figure,
+    in a fixed order), else a stable checksum of the name, into :data:`CODEC_PALETTE`. Never an
+    object's colour."""
+    from zlib import crc32
+
+    index = list(names).index(name) if names is not None and name in names else crc32(name.encode("utf-8"))
+    return CODEC_PALETTE[index % len(CODEC_PALETTE)]
+
+
+def text_colour(colour) -> str:
+    """Black or white, whichever reads better on ``colour`` (RGB floats in [0, 1])."""
+    red, green, blue = colour[:3]
+    return "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.6 else "white"
+
+
 def object_ids(objects) -> list[int]:
-    """Each object's ``object_id``; objects without one are numbered 1, 2, ... in order, as
-    :func:`sdcomp_lite.types.number_objects` numbers what a grounder finds."""
-    return [int(getattr(obj, "object_id", index)) for index, obj in enumerate(objects, start=1)]
+    """Each object's ``object_id`` (its identity, which picks its colour).
+
+    Raises InvalidObjectError for an object without one: colouring by position in the list would
+    give the same object another colour in another figure. Number them with
+    :func:`sdcomp_lite.types.number_objects`."""
+    from sdcomp_lite.errors import InvalidObjectError
+
+    missing = [index for index, obj in enumerate(objects) if not isinstance(getattr(obj, "object_id", None), (int, np.integer))]
+    if missing:
+        raise InvalidObjectError(f"objects at positions {missing[:5]} have no integer object_id; colours follow ids, "
+                                 "so number them first (sdcomp_lite.types.number_objects).")
+    return [int(obj.object_id) for obj in objects]
 
 
-def overlay_masks(image: np.ndarray, masks: list[np.ndarray], alpha: float = 0.5, ids: list[int] | None = None) -> np.ndarray:
+def overlay_masks(image: np.ndarray, masks: list[np.ndarray], ids: list[int], alpha: float = 0.5) -> np.ndarray:
     """Blend each mask in its object's colour over ``image`` (uint8 (H, W[, 3])); returns uint8 RGB.
 
-    ``ids`` are the objects' ids (default 1, 2, ...), which pick the colours.
+    ``ids`` are the objects' ids, one per mask, which pick the colours (never the position).
     """
-    ids = list(range(1, len(masks) + 1)) if ids is None else ids
+    if len(ids) != len(masks):
+        from sdcomp_lite.errors import InvalidParameterError
+
+        raise InvalidParameterError(f"give one id per mask: {len(masks)} masks, {len(ids)} ids.")
     out = (np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image).astype(np.float64)
     for object_id, mask in zip(ids, masks):
         out[mask] = (1 - alpha) * out[mask] + alpha * 255 * np.asarray(object_colour(object_id))
     return out.astype(np.uint8)
 
 
-def show_objects(image: np.ndarray, objects: list[SceneObject] | tuple[SceneObject, ...], ax=None, title: str = ""):
-    """Draw the image with each object's mask, box and "id: label" in the id's colour; returns the axes.
+def show_objects(image: np.ndarray, objects: list[SceneObject] | tuple[SceneObject, ...], ax=None, title: str = "",
+                 reference: bool = False):
+    """Draw the image with each object's mask, box and "id: label" in its id's colour; returns the axes.
 
-    Objects are anything with ``label``, ``box`` and ``mask`` (and ``object_id`` if they have one).
+    Objects are anything with ``object_id``, ``label``, ``box`` and ``mask``. ``reference=True``
+    draws them as a reference (annotations beside found objects): no masks, white dashed boxes,
+    labels "ref: label", so a reference id never lends a found object's colour to another object.
     """
     ax = ax or plt.subplots(figsize=(6, 6))[1]
     ids = object_ids(objects)
-    ax.imshow(overlay_masks(image, [obj.mask for obj in objects], ids=ids))
+    ax.imshow(image if reference else overlay_masks(image, [obj.mask for obj in objects], ids=ids),
+              cmap="gray" if image.ndim == 2 else None)
     placed: list[tuple[float, float, float, float]] = []
     for object_id, obj in zip(ids, objects):
-        colour = object_colour(object_id)
+        colour = REFERENCE_COLOUR if reference else object_colour(object_id)
         x0, y0, x1, y1 = obj.box
-        text = f"{object_id}: {obj.label}"
-        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=1.5))
+        text = f"ref: {obj.label}" if reference else f"{object_id}: {obj.label}"
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=1.5,
+                               linestyle="--" if reference else "-"))
         x, y = _free_label_position(ax, image.shape[:2], x0 + 2, y0 + 2, text, LABEL_FONTSIZE, placed)
-        ax.text(x, y, text, color="white", fontsize=LABEL_FONTSIZE, va="top",
+        ax.text(x, y, text, color=text_colour(colour), fontsize=LABEL_FONTSIZE, va="top",
                 bbox={"facecolor": colour, "alpha": 0.8, "pad": 1, "edgecolor": "none"})
     ax.set_title(title)
     ax.axis("off")

@@ -9,14 +9,20 @@ import matplotlib
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from conftest import make_scene
-from sdcomp_lite.errors import InvalidParameterError
+from sdcomp_lite.errors import InvalidObjectError, InvalidParameterError
 from sdcomp_lite.plotting import (
     BACKGROUND_COLOUR,
+    CODEC_PALETTE,
+    OURS_COLOUR,
+    PALETTE,
     PIPELINE_STAGES,
     PREVIEW_COLOUR,
+    REFERENCE_COLOUR,
+    codec_colour,
     integer_ticks,
     layer_colour,
     metric_label,
@@ -31,16 +37,54 @@ from sdcomp_lite.plotting import (
     show_progressive,
     show_task_scores,
     show_time_to_answer,
+    text_colour,
 )
 from sdcomp_lite.types import SceneObject
 
 
 def test_one_colour_per_id_background_grey_and_ids_distinct():
     assert object_colour(0) == BACKGROUND_COLOUR
-    colours = [object_colour(i) for i in range(1, 11)]
-    assert len(set(colours)) == 10 and BACKGROUND_COLOUR not in colours
-    assert object_colour(3) == object_colour(3) and object_colour(11) == object_colour(1)
+    colours = [object_colour(i) for i in range(1, len(PALETTE) + 1)]
+    assert len(set(colours)) == len(PALETTE) == 18 and BACKGROUND_COLOUR not in colours
+    assert PREVIEW_COLOUR not in colours and REFERENCE_COLOUR not in colours
+    assert object_colour(3) == object_colour(3) and object_colour(19) == object_colour(1)
     assert all(0 <= c <= 1 for colour in colours for c in colour)
+
+
+def test_codecs_never_take_an_object_colour():
+    objects = PALETTE / 255
+    for name in ("jpeg", "webp", "avif", "hevc", "jpeg2000", "jpegxl", "sdcomp-lite", "roi-hevc", "prefilter-avif"):
+        rgb = np.array(to_rgb(codec_colour(name)))
+        assert np.sqrt(((objects - rgb) ** 2).sum(axis=1)).min() * 255 >= 50, name
+        assert codec_colour(name) == codec_colour(name)  # stable
+    names = ["jpeg", "webp", "avif"]
+    assert [codec_colour(n, names) for n in names] == list(CODEC_PALETTE[:3])  # distinct within one figure
+    assert to_rgb(OURS_COLOUR) not in {tuple(c) for c in objects}
+
+
+def test_the_same_object_keeps_its_colour_whatever_the_list_order():
+    image, objects = make_scene()
+    figures = []
+    for order in (objects, objects[::-1]):
+        figure = Figure()
+        ax = show_objects(image, order, ax=figure.add_subplot())
+        figures.append({t.get_text(): t.get_bbox_patch().get_facecolor()[:3] for t in ax.texts})
+    assert figures[0] == figures[1]
+    assert figures[0]["7: disc"] == pytest.approx(object_colour(7))
+
+
+def test_reference_objects_are_drawn_neutral_not_in_found_colours():
+    image, objects = make_scene()
+    figure = Figure()
+    ax = show_objects(image, objects, ax=figure.add_subplot(), reference=True)
+    assert {t.get_text() for t in ax.texts} == {"ref: disc", "ref: rectangle"}
+    assert all(t.get_bbox_patch().get_facecolor()[:3] == pytest.approx(REFERENCE_COLOUR) for t in ax.texts)
+    assert np.array_equal(ax.images[0].get_array(), image)  # no mask overlay
+    assert all(p.get_linestyle() == "--" for p in ax.patches)
+
+
+def test_label_text_reads_on_light_and_dark_colours():
+    assert text_colour((1.0, 0.88, 0.1)) == "black" and text_colour((0.0, 0.0, 0.5)) == "white"
 
 
 def test_overlay_colours_follow_the_ids_not_the_position():
@@ -86,12 +130,15 @@ def test_a_label_at_the_right_edge_stays_inside_the_image():
     assert label.x1 <= ax.get_window_extent().x1 + 1
 
 
-def test_objects_without_ids_are_numbered_from_one():
+def test_objects_without_ids_are_refused_not_coloured_by_position():
     class Found:  # an object without an object_id (any duck-typed object)
         def __init__(self, label):
             self.label = label
 
-    assert object_ids([Found("a"), Found("b")]) == [1, 2]
+    with pytest.raises(InvalidObjectError, match="number_objects"):
+        object_ids([Found("a"), Found("b")])
+    with pytest.raises(InvalidParameterError, match="one id per mask"):
+        overlay_masks(np.zeros((4, 4, 3), np.uint8), [np.zeros((4, 4), bool)], ids=[])
     _, objects = make_scene()
     assert object_ids(objects) == [7, 3]
 
