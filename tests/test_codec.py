@@ -8,9 +8,10 @@ from PIL import Image
 from conftest import make_scene
 from sdcomp_lite.coding import decode, decode_progressive, inspect, read_header
 from sdcomp_lite.coding import encode as encode_with_defaults
+from sdcomp_lite.coding.layered import importance_tiers
 from sdcomp_lite.errors import InvalidObjectError, InvalidParameterError
 from sdcomp_lite.metrics import psnr
-from sdcomp_lite.types import SceneObject
+from sdcomp_lite.types import SceneObject, box_from_mask
 
 # these tests are about the object and background layers; the preview layer has its own tests
 encode = functools.partial(encode_with_defaults, preview=False, mask_scale=1)
@@ -429,3 +430,75 @@ def test_memory_error_in_a_codec_reaches_the_memory_guard(scene, monkeypatch, tr
     monkeypatch.setattr(imagecodecs, function, bad_data)
     with pytest.raises(CorruptBitstreamError, match="cannot be decoded"):
         decode(data)
+
+
+def _many_objects(height: int = 64, width: int = 96) -> tuple[np.ndarray, list[SceneObject]]:
+    """Six separate squares: importances 1.0, 0.95 (a tier), 0.5, 0.45 (a tier), 0.1, 0.05 (a tier)."""
+    image, _ = make_scene(height, width)
+    objects = []
+    for i, importance in enumerate((1.0, 0.95, 0.5, 0.45, 0.1, 0.05)):
+        mask = np.zeros((height, width), dtype=bool)
+        y, x = 8 + (i // 3) * 28, 8 + (i % 3) * 28
+        mask[y : y + 16, x : x + 16] = True
+        objects.append(SceneObject(i + 1, f"square{i}", box_from_mask(mask), mask, importance=importance))
+    return image, objects
+
+
+def test_importance_tiers_cut_at_the_largest_drops():
+    assert importance_tiers([1.0, 0.95, 0.5, 0.45, 0.1, 0.05], 3) == [0, 0, 1, 1, 2, 2]
+    assert importance_tiers([1.0, 0.9, 0.8, 0.7], 2) == [0, 1, 1, 1]  # equal drops: the earliest cut
+    assert importance_tiers([0.5, 0.2], 5) == [0, 1]
+    assert importance_tiers([], 3) == []
+
+
+@pytest.mark.parametrize("max_layers, expected", [(1, 1), (2, 2), (3, 3), (6, 6), (8, 6)])
+def test_max_layers_caps_the_object_layers_and_round_trips(max_layers, expected):
+    image, objects = _many_objects()
+    encoded = encode(image, objects, quality=60, max_layers=max_layers)
+    table = inspect(encoded.data)
+    assert [layer.kind for layer in table].count("object") == expected
+    full = decode(encoded.data)
+    assert full.coverage.all() and psnr(image, full.image) > 25
+    covered_by = {layer.index: full.layer_of_pixel == layer.index for layer in table}
+    assert all(covered_by[layer.index].any() for layer in table)
+    if max_layers == 3:
+        assert [layer.label for layer in table[:3]] == ["square0 + square1", "square2 + square3", "square4 + square5"]
+        prefix = decode(encoded.data, layers=1)
+        union = objects[0].mask | objects[1].mask
+        assert np.array_equal(prefix.coverage, union)
+    assert encoded.data == encode(image, objects, quality=60, max_layers=max_layers).data
+
+
+def test_top_tier_quality_keeps_the_first_tier_sharp(scene):
+    image, objects = _many_objects()
+    table = inspect(encode(image, objects, quality=80, background_quality=20, object_quality="top-tier").data)
+    assert [layer.quality for layer in table] == [80, 80, 20, 20, 20, 20, 20]
+    same = [SceneObject(o.object_id, o.label, o.box, o.mask, importance=0.5) for o in objects]
+    table = inspect(encode(image, same, quality=80, background_quality=20, object_quality="top-tier").data)
+    assert [layer.quality for layer in table] == [80] * 6 + [20]
+
+
+@pytest.mark.parametrize("preview_scale", [2, 4, 8])
+def test_preview_scale_is_recorded_and_a_larger_preview_fills_better(preview_scale):
+    image, objects = make_scene(128, 160)
+    encoded = encode(image, objects, quality=60, preview=True, preview_scale=preview_scale)
+    table = inspect(encoded.data)
+    assert table[0].kind == "preview" and table[0].scale == preview_scale
+    assert decode(encoded.data).coverage.all()
+    prefix = decode(encoded.data, layers=2)
+    outside = ~prefix.coverage
+    error = psnr(image[outside], prefix.image[outside])
+    if preview_scale < 8:
+        coarser = decode(encode(image, objects, quality=60, preview=True, preview_scale=preview_scale * 2).data, layers=2)
+        assert error > psnr(image[outside], coarser.image[outside])
+        assert table[0].length > inspect(encode(image, objects, quality=60, preview=True,
+                                                preview_scale=preview_scale * 2).data)[0].length
+    assert encoded.data == encode(image, objects, quality=60, preview=True, preview_scale=preview_scale).data
+
+
+@pytest.mark.parametrize("options", [{"preview_scale": 1}, {"preview_scale": 3}, {"preview_scale": True},
+                                     {"max_layers": 0}, {"max_layers": 2.5}, {"max_layers": "2"}])
+def test_new_structure_options_out_of_range_are_refused(scene, options):
+    image, objects = scene
+    with pytest.raises(InvalidParameterError):
+        encode(image, objects, **options)

@@ -9,7 +9,14 @@ optionally at 1/2, 1/4 or 1/8 resolution.
 
 Task-aware bit allocation: ``quality`` for the objects, ``background_quality`` and
 ``background_scale`` for the rest; with ``object_quality="by-importance"`` an object layer takes
-``round(background_quality + (quality - background_quality) * importance / max importance)``.
+``round(background_quality + (quality - background_quality) * importance / max importance)``;
+with ``object_quality="top-tier"`` the objects above the largest drop in importance (the task's
+objects, for a ranking that separates them) take ``quality`` and the rest ``background_quality``.
+
+Fewer layers: ``max_layers=K`` codes the ranked objects as at most K object layers, cutting them
+into importance tiers at the K-1 largest drops in importance (:func:`importance_tiers`), so the
+per-layer cost stops growing with the object count. ``preview_scale`` (2, 4 or 8) sets the
+preview's size; the layer table records each layer's scale, so the format is unchanged.
 
 Undecoded pixels (a prefix, or a truncated file) are filled with the upsampled preview when it
 was decoded, otherwise with the image's mean colour (the header carries it).
@@ -46,9 +53,10 @@ from sdcomp_lite.images import to_uint8_array
 from sdcomp_lite.types import SceneObject, Window, box_from_mask, validate_objects
 
 MASK_LENGTH = struct.Struct(">I")  # an object layer starts with the mask payload's length
-PREVIEW_SCALE = 8
+PREVIEW_SCALE = 8  # the default preview_scale
+PREVIEW_SCALES = (2, 4, 8)
 DEFAULT_PREVIEW_QUALITY = 10
-OBJECT_QUALITY_RULES = ("flat", "by-importance")
+OBJECT_QUALITY_RULES = ("flat", "by-importance", "top-tier")
 WINDOW_ALIGN = 8  # a layer's window starts on this grid, so every coder's blocks line up with the image's
 MASK_WORK_FACTOR = 4  # a decoder decodes at most this many times max_pixels mask cells in all
 
@@ -147,6 +155,8 @@ def encode(
     group_equal: bool = False,
     mask_scale: int = 8,
     progress: bool = False,
+    preview_scale: int = PREVIEW_SCALE,
+    max_layers: int | None = None,
 ) -> EncodedImage:
     """Code ``image`` as object layers in order of decreasing importance, then the background.
 
@@ -161,7 +171,8 @@ def encode(
             hundred bytes). On by default: for person segmentation on photographs outside the
             repository, the first object layer plus the preview scored 0.04-0.08 higher mask IoU than
             the same layer on a flat fill, for 5-10% more bytes (``benchmarks/README.md``).
-        object_quality: ``"flat"`` (every object at ``quality``) or ``"by-importance"`` (see the module docstring).
+        object_quality: ``"flat"`` (every object at ``quality``), ``"by-importance"`` or ``"top-tier"``
+            (see the module docstring).
         group_equal: code objects of equal importance as one layer (object-group coding).
         mask_scale: code each object's mask on a grid of 1, 2, 4 or 8 pixel cells (a cell belongs to
             the object if any of its pixels does): coarser masks cost fewer bytes and give blockier,
@@ -169,6 +180,11 @@ def encode(
             8 by default: it halves what objects-as-layers cost over one layer (benchmarks/rd_codec);
             ``mask_scale=1`` keeps exact object shapes.
         progress: show a progress bar per layer.
+        preview_scale: the preview's downscale factor, 2, 4 or 8 (the layer table records it, so a
+            decoder needs nothing else): a larger preview gives a prefix more of the scene for more bytes.
+        max_layers: at most this many object layers (None: no cap): the ranked objects (after
+            ``group_equal``) are cut into importance tiers at the ``max_layers - 1`` largest drops in
+            importance (:func:`importance_tiers`), one layer per tier.
     """
     pixels = to_uint8_array(image)
     height, width, channels = pixels.shape
@@ -176,6 +192,10 @@ def encode(
     background_quality = quality if background_quality is None else _whole_number(
         background_quality, "background_quality", 1, 100)
     preview_quality = _whole_number(preview_quality, "preview_quality", 1, 100)
+    if preview_scale not in PREVIEW_SCALES or isinstance(preview_scale, bool):
+        raise InvalidParameterError(f"preview_scale must be one of {PREVIEW_SCALES}, got {preview_scale!r}.")
+    if max_layers is not None:
+        max_layers = _whole_number(max_layers, "max_layers", 1, container.MAX_LAYERS - 2)
     if background_scale not in container.SCALES or isinstance(background_scale, bool):
         raise InvalidParameterError(f"background_scale must be one of {container.SCALES}, got {background_scale!r}.")
     if mask_scale not in container.SCALES or isinstance(mask_scale, bool):
@@ -184,13 +204,14 @@ def encode(
         raise InvalidParameterError(f"object_quality must be one of {OBJECT_QUALITY_RULES}, got {object_quality!r}.")
     validate_objects(objects, height, width)
     coder = resolve_transform(transform)
-    groups = _layer_groups(objects, group_equal)
+    groups = _layer_groups(objects, group_equal, max_layers)
+    top_tier = {id(obj) for obj in _top_tier(objects)}
     layers: list[tuple[container.LayerEntry, bytes]] = []
     estimates: list[float] = []
     if preview:
-        small = downscale(pixels, PREVIEW_SCALE)
+        small = downscale(pixels, preview_scale)
         content, bits = coder.encode_region(small, np.ones(small.shape[:2], bool), preview_quality)
-        layers.append((_entry("preview", "preview", quality=preview_quality, scale=PREVIEW_SCALE), content))
+        layers.append((_entry("preview", "preview", quality=preview_quality, scale=preview_scale), content))
         estimates.append(bits)
     covered = np.zeros((height, width), dtype=bool)
     most_important = max((abs(float(obj.importance)) for obj in objects), default=1.0) or 1.0
@@ -202,6 +223,8 @@ def encode(
         if object_quality == "by-importance":
             share = min(max(float(group[0].importance) / most_important, 0.0), 1.0)
             layer_quality = int(round(background_quality + (quality - background_quality) * share))
+        elif object_quality == "top-tier":
+            layer_quality = quality if id(group[0]) in top_tier else background_quality
         mask_payload, mask_bits = encode_mask(coarse)
         content, content_bits = b"", 0.0
         if window is not None:
@@ -249,14 +272,46 @@ def window_mask(coarse_box: Window, crop: np.ndarray, scale: int, window: Window
     return mask
 
 
-def _layer_groups(objects: list[SceneObject], group_equal: bool) -> list[list[SceneObject]]:
-    ordered = sorted(objects, key=lambda obj: -float(obj.importance))  # stable: ties keep their order
+def importance_tiers(importances: list[float], count: int) -> list[int]:
+    """The tier (0 = most important) of each entry of ``importances`` (sorted, decreasing), in at most
+    ``count`` tiers: cut at the ``count - 1`` largest drops between neighbours (equal drops: the
+    earlier cut first, so the most important entries keep tiers of their own; drops equal to 9
+    decimals are equal, so float noise never decides)."""
+    drops = sorted(range(len(importances) - 1), key=lambda i: (-round(importances[i] - importances[i + 1], 9), i))
+    cuts = set(drops[: max(count - 1, 0)])
+    tiers, tier = [], 0
+    for i in range(len(importances)):
+        tiers.append(tier)
+        tier += i in cuts
+    return tiers
+
+
+def _ranked(objects: list[SceneObject]) -> list[SceneObject]:
+    return sorted(objects, key=lambda obj: -float(obj.importance))  # stable: ties keep their order
+
+
+def _top_tier(objects: list[SceneObject]) -> list[SceneObject]:
+    """The objects above the largest drop in importance (all of them when every importance is equal)."""
+    ordered = _ranked(objects)
+    importances = [float(obj.importance) for obj in ordered]
+    if len(set(importances)) <= 1:
+        return ordered
+    return [obj for obj, tier in zip(ordered, importance_tiers(importances, 2), strict=True) if tier == 0]
+
+
+def _layer_groups(objects: list[SceneObject], group_equal: bool, max_layers: int | None = None) -> list[list[SceneObject]]:
     groups: list[list[SceneObject]] = []
-    for obj in ordered:
+    for obj in _ranked(objects):
         if group_equal and groups and float(groups[-1][0].importance) == float(obj.importance):
             groups[-1].append(obj)
         else:
             groups.append([obj])
+    if max_layers is not None and len(groups) > max_layers:
+        tiers = importance_tiers([float(group[0].importance) for group in groups], max_layers)
+        merged: list[list[SceneObject]] = [[] for _ in range(tiers[-1] + 1)]
+        for group, tier in zip(groups, tiers, strict=True):
+            merged[tier] += group
+        groups = merged
     if len(groups) + 2 > container.MAX_LAYERS:
         raise InvalidParameterError(f"{len(groups)} object layers do not fit; at most {container.MAX_LAYERS - 2}.")
     return groups
