@@ -52,7 +52,8 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
         raise InvalidImageError(f"{where} is too large to open safely ({error}); downscale it first.") from None
     except MemoryError:
         raise InvalidImageError(f"{where} does not fit in memory; downscale it first.") from None
-    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as error:  # what PIL's decoders raise
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError, KeyError) as error:  # what PIL's
+        # decoders raise (IndexError: a GIF cut inside its second frame's header, found by benchmarks/fuzz_images.py)
         raise InvalidImageError(f"cannot read {where}: {error}; check that it is a PNG, JPEG or similar.") from error
 
 

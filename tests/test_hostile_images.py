@@ -157,3 +157,17 @@ def test_encode_has_the_max_pixels_option_its_messages_name(tmp_path, capsys):
                    "--max-pixels", "100"])
     assert status != 0 and "over the budget of 100" in capsys.readouterr().err
     assert not (tmp_path / "x.sdc").exists()
+
+
+def test_an_animated_gif_cut_inside_its_second_frame_is_an_invalid_image_error(tmp_path):
+    # found by benchmarks/fuzz_images.py: Pillow's is_animated raised IndexError
+    _frames("gif", tmp_path / "frames.gif")
+    data = (tmp_path / "frames.gif").read_bytes()
+    cuts = 0
+    for cut in range(len(data) // 2, len(data), 5):
+        (tmp_path / "cut.gif").write_bytes(data[:cut])
+        try:
+            load_image(tmp_path / "cut.gif")
+        except InvalidImageError:
+            cuts += 1
+    assert cuts > 0
