@@ -64,7 +64,9 @@ def to_uint8_array(image: np.ndarray | Image.Image | str | Path) -> np.ndarray:
     EXIF orientation; uint8 arrays of shape (H, W), (H, W, 1) or (H, W, 3); a path to such an image
     (read by :func:`load_image`, which also refuses animations and 16-bit files). Anything else
     (alpha channels, 16-bit or float data, CMYK) raises :class:`InvalidImageError` with the
-    conversion to make, because coding it would silently change it.
+    conversion to make, because coding it would silently change it. A PIL image fresh from
+    ``Image.open`` is checked for 16-bit samples too; one already loaded has lost that information
+    (Pillow keeps 16-bit RGB as 8-bit 'RGB'), so pass the path when in doubt.
     """
     if isinstance(image, (str, Path)):
         image = load_image(image)
