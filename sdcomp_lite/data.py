@@ -385,6 +385,9 @@ def _object(ann: dict, names: dict[int, str], height: int, width: int, where: st
     if w < 0 or h < 0:
         raise DataFileError(f"{where}: 'bbox' has a negative width or height ({_show(box)}); make both >= 0.")
     box = (min(max(x, 0.0), width), min(max(y, 0.0), height), min(max(x + w, 0.0), width), min(max(y + h, 0.0), height))
+    if w * h > 0 and (box[2] - box[0]) * (box[3] - box[1]) == 0:
+        raise DataFileError(f"{where}: its bbox {_show(ann.get('bbox'))} lies outside the {width}x{height} image, so its "
+                            "layer would be empty; check that the annotations belong to this image at this size.")
     mask = _mask(ann.get("segmentation"), box, height, width, where)
     label = _label(ann, names, where)
     importance = ann.get("importance", 1.0)

@@ -160,11 +160,12 @@ def test_duplicate_annotation_ids_are_refused(folder):
 
 def test_valid_annotations_still_load(folder):
     coco = _coco(label="left eye", importance=0.25)
-    coco["annotations"].append({"id": 2, "image_id": 1, "category_id": 1, "bbox": [30, -5, 10, 100]})  # clipped
+    coco["annotations"].append({"id": 2, "image_id": 1, "category_id": 1, "bbox": [15, -5, 10, 100]})  # clipped
     coco["annotations"].append({"id": 3, "image_id": 2, "bbox": "ignored: another image"})
     first, second = _objects(folder, coco)
     assert first.label == "left eye" and first.importance == 0.25 and first.mask.sum() == 25
-    assert second.label == "thing" and second.box == (20.0, 0.0, 20.0, 10.0) and not second.mask.any()
+    assert second.label == "thing" and second.box == (15.0, 0.0, 20.0, 10.0) and second.mask.sum() == 50
+    # wholly outside the image it is refused (issue 20 finding 6): see test_an_object_outside_the_image_is_refused...
 
 
 def _png_header(width, height):
@@ -421,3 +422,11 @@ def test_a_good_coco7_file_still_loads_and_bytes_that_are_not_utf8_are_refused(c
     (coco7_folder / "annotations.jsonl").write_bytes(b"\xff\xfe" + json.dumps(GOOD_LINE).encode())
     with pytest.raises(DataFileError, match="not UTF-8"):
         load_sample("coco-4495")
+
+
+def test_an_object_outside_the_image_is_refused_not_coded_as_an_empty_layer(folder):
+    coco = _coco(bbox=[400, 300, 50, 40], segmentation=[[400, 300, 450, 300, 450, 340]])  # drawn on a 640x480 copy
+    with pytest.raises(DataFileError, match="lies outside the 20x10 image"):
+        objects_from_coco_file(_coco_file(folder, coco), "tiny.png", HEIGHT, WIDTH)
+    (obj,) = objects_from_coco_file(_coco_file(folder, _coco(bbox=[15, 5, 50, 40])), "tiny.png", HEIGHT, WIDTH)
+    assert obj.box == (15, 5, 20, 10) and obj.area == 25  # partly inside: clipped, as before
