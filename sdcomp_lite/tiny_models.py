@@ -9,12 +9,22 @@ Taught in notebooks/06_bring_your_own_models.ipynb.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 TINY = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}  # every tower
+
+
+@contextmanager
+def seeded(seed: int = 0) -> Iterator[None]:
+    """Seed torch's CPU generator for the block, then put the caller's generator state back (no global reseed)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def clip_tokenizer_files(folder: Path) -> tuple[Path, Path]:
@@ -49,15 +59,16 @@ def tiny_sam():
     """A SAM with the real architecture at toy size (64-pixel input, 16-dim embeddings)."""
     from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
 
-    torch.manual_seed(0)
     dim = 16
-    return Sam(
-        image_encoder=ImageEncoderViT(img_size=64, patch_size=16, embed_dim=dim, depth=1, num_heads=2, out_chans=dim),
-        prompt_encoder=PromptEncoder(embed_dim=dim, image_embedding_size=(4, 4), input_image_size=(64, 64), mask_in_chans=4),
-        mask_decoder=MaskDecoder(
-            transformer_dim=dim, transformer=TwoWayTransformer(depth=1, embedding_dim=dim, mlp_dim=32, num_heads=2)
-        ),
-    )
+    with seeded():
+        return Sam(
+            image_encoder=ImageEncoderViT(img_size=64, patch_size=16, embed_dim=dim, depth=1, num_heads=2, out_chans=dim),
+            prompt_encoder=PromptEncoder(embed_dim=dim, image_embedding_size=(4, 4), input_image_size=(64, 64),
+                                         mask_in_chans=4),
+            mask_decoder=MaskDecoder(
+                transformer_dim=dim, transformer=TwoWayTransformer(depth=1, embedding_dim=dim, mlp_dim=32, num_heads=2)
+            ),
+        )
 
 
 def save_tiny_llava(folder: Path) -> Path:
@@ -98,8 +109,8 @@ def save_tiny_llava(folder: Path) -> Path:
                                 bos_token_id=1, eos_token_id=2, pad_token_id=3),
         image_token_index=4, vision_feature_select_strategy="default", vision_feature_layer=-1,
     )
-    torch.manual_seed(0)
-    model = LlavaForConditionalGeneration(config)
+    with seeded():
+        model = LlavaForConditionalGeneration(config)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
@@ -133,8 +144,8 @@ def save_tiny_blip(folder: Path, kind: str = "captioning") -> Path:
         vision_config={**TINY, "image_size": 32, "patch_size": 16},
         projection_dim=16,
     )
-    torch.manual_seed(0)
-    model = (BlipForConditionalGeneration if kind == "captioning" else BlipForQuestionAnswering)(config)
+    with seeded():
+        model = (BlipForConditionalGeneration if kind == "captioning" else BlipForQuestionAnswering)(config)
     processor = BlipProcessor(BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
@@ -149,8 +160,8 @@ def tiny_compressai_model():
         warnings.simplefilter("ignore", FutureWarning)
         from compressai.models import FactorizedPrior
 
-    torch.manual_seed(0)
-    return FactorizedPrior(N=8, M=8)
+    with seeded():
+        return FactorizedPrior(N=8, M=8)
 
 
 def save_tiny_grounding_dino(folder: Path) -> Path:
@@ -182,9 +193,9 @@ def save_tiny_grounding_dino(folder: Path) -> Path:
 
 def _save(folder, model_class, config, processor):
     """Build ``model_class(config)`` with seed 0 and save it with ``processor`` into ``folder``."""
-    import torch
 
-    torch.manual_seed(0)
-    model_class(config).save_pretrained(folder)
+    with seeded():
+        model = model_class(config)
+    model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
