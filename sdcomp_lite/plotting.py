@@ -251,7 +251,11 @@ METRIC_RANGE = (0.0, 1.0)  # every headline metric above is a fraction
 
 
 def metric_label(task: str, metric: str) -> str:
-    """A readable axis label for ``task``'s ``metric`` (e.g. "person mask IoU"), else "task: metric"."""
+    """A readable axis label for ``task``'s ``metric`` (e.g. "person mask IoU"; "chair box AP50" for
+    ``detection:chair``'s ``ap50_named``), else "task: metric"."""
+    if task.startswith("detection:") and metric in ("ap50_named", "ap_named"):
+        classes = task[len("detection:"):].replace("+", ", ")
+        return f"{classes} box {'AP50' if metric == 'ap50_named' else 'AP[.5:.95]'}"
     return METRIC_LABELS.get((task, metric), f"{task.replace('-', ' ')}: {metric}")
 
 
@@ -259,11 +263,13 @@ def show_task_scores(ax: Axes, series: dict[str, list[tuple[int, float]]], task:
                      styles: dict[str, str] | None = None) -> Axes:
     """Task score against kilobytes read, one step curve per series of (bytes, score) prefixes (a
     receiver keeps the last prefix's score until the next one is complete), on the metric's full
-    range (0..1, so a flat line at 1.0 reads as "saturated", not as noise). Returns ``ax``."""
+    range (0..1, so a flat line at 1.0 reads as "saturated", not as noise). Series are files or
+    codecs, so they take the codec palette (:func:`codec_colour`), never an object's colour.
+    Returns ``ax``."""
     styles = styles or {}
     for name, points in series.items():
         ax.plot([b / 1000 for b, _ in points], [v for _, v in points], styles.get(name, "o-"), label=name,
-                drawstyle="steps-post")
+                drawstyle="steps-post", color=codec_colour(name, list(series)))
     low, high = METRIC_RANGE
     pad = 0.04 * (high - low)
     ax.set_ylim(low - pad, high + pad)

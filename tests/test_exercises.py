@@ -1,11 +1,14 @@
-"""Every exercise's check passes on its own solution, fails on a wrong answer, stays quiet on the
-placeholder, and the notebook's Solution block shows the solution's source verbatim."""
+"""Every exercise's check passes on the solution printed in its notebook, run as pasted (the Solution
+block's code in a namespace holding only the notebook's imports), fails on a wrong answer with a
+hint, stays quiet on the placeholder, and the notebook's block shows the library's solution verbatim."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,7 +37,12 @@ def _nothing(*args, **kwargs):
     return None
 
 
-_QUICKSTART = {"person": 0.9, "helmet": 0.8, "face": 0.7, "space shuttle model": 0.4, "flag": 0.1}  # 00's importances
+_QUICKSTART = {"person": 0.9, "helmet": 0.8, "face": 0.7, "space shuttle model": 0.4, "flag": 0.1}  # importances by hand
+
+
+def _first_layer_only(encoded, label):  # a wrong bytes_until: stops at the first of two objects with one label
+    rows = [layer.index for layer in encoded.layers if layer.label == label]
+    return encoded.prefix_bytes(min(rows) + 1) if rows else None
 
 
 def _astronaut(c):  # (image, objects) of notebooks 00 and 04
@@ -48,114 +56,115 @@ _SWEEP_ROWS = [{"image": "astronaut", "codec": "sdcomp-lite", "variant": f"{rank
                for ranker, k in (("offline", 1), ("random", 2)) for q in (1, 2, 3) for n in (1, 2)]
 
 
-# name -> (check with the solution, check with a wrong answer, check with the placeholder); each takes the context
+# name -> (check with the solution s, check with a wrong answer, check with the placeholder); each takes the context,
+# the first also the solution: the function the notebook's Solution block defines, run as pasted (_pasted_solution)
 CASES = {
     "box_iou": (
-        lambda c: ex.check_box_iou(ex.solution_box_iou),
+        lambda c, s: ex.check_box_iou(s),
         lambda c: ex.check_box_iou(lambda a, b: (min(a[2], b[2]) - max(a[0], b[0]) + 1) / 100),  # off by one
         lambda c: ex.check_box_iou(_nothing),
     ),
     "grabcut_box": (
-        lambda c: ex.check_grabcut_box(ex.solution_grabcut_box(c["cup"].box), c["coffee"].image, c["cup"].mask),
+        lambda c, s: ex.check_grabcut_box(s(c["cup"].box), c["coffee"].image, c["cup"].mask),
         lambda c: ex.check_grabcut_box(c["cup"].box, c["coffee"].image, c["cup"].mask),  # the tight box: 0.672
         lambda c: ex.check_grabcut_box(None, c["coffee"].image, c["cup"].mask),
     ),
     "face_pixels": (
-        lambda c: ex.check_face_pixels(ex.solution_face_pixels(c["person"].mask, c["face"].mask),
+        lambda c, s: ex.check_face_pixels(s(c["person"].mask, c["face"].mask),
                                        c["astronaut"].image, c["person"], c["face"]),
         lambda c: ex.check_face_pixels((c["face"].area, c["face"].area), c["astronaut"].image, c["person"], c["face"]),
         lambda c: ex.check_face_pixels(None, c["astronaut"].image, c["person"], c["face"]),
     ),
     "task_puts_first": (
-        lambda c: [ex.check_task_puts_first(ex.solution_task_puts_first(label), label, c["ranker"],
+        lambda c, s: [ex.check_task_puts_first(s(label), label, c["ranker"],
                                             c["astronaut"].image, c["astronaut"].objects) for label in ("helmet", "face")],
         lambda c: ex.check_task_puts_first("Is the astronaut smiling?", "face", c["ranker"],
                                            c["astronaut"].image, c["astronaut"].objects),
         lambda c: ex.check_task_puts_first(None, "face", c["ranker"], c["astronaut"].image, c["astronaut"].objects),
     ),
     "importance": (
-        lambda c: ex.check_importance(ex.solution_importance, c["ranker"], c["astronaut"].image, c["astronaut"].objects),
+        lambda c, s: ex.check_importance(s, c["ranker"], c["astronaut"].image, c["astronaut"].objects),
         lambda c: ex.check_importance(lambda s, z, m, general=False: 0.6 * s + 0.25 * z + 0.15 * m,  # no renormalising
                                       c["ranker"], c["astronaut"].image, c["astronaut"].objects),
         lambda c: ex.check_importance(_nothing, c["ranker"], c["astronaut"].image, c["astronaut"].objects),
     ),
     "kendall_tau": (
-        lambda c: ex.check_kendall_tau(ex.solution_kendall_tau),
+        lambda c, s: ex.check_kendall_tau(s),
         lambda c: ex.check_kendall_tau(lambda a, b: sum(x == y for x, y in zip(a, b)) / len(a)),
         lambda c: ex.check_kendall_tau(_nothing),
     ),
     "clean_reply": (
-        lambda c: ex.check_clean_reply(ex.solution_clean_reply(c["ids"], 4), c["ids"], 4),
+        lambda c, s: ex.check_clean_reply(s(c["ids"], 4), c["ids"], 4),
         lambda c: ex.check_clean_reply('{"ranking": [{"id": 4, "score": 1}, {"id": 1, "score": 0.5}]}', c["ids"], 4),
         lambda c: ex.check_clean_reply(None, c["ids"], 4),
     ),
     "rans_push": (
-        lambda c: ex.check_rans_push(ex.solution_rans_push),
+        lambda c, s: ex.check_rans_push(s),
         lambda c: ex.check_rans_push(lambda x, f, cum: (x // f) * 2**16 + cum),  # forgets x % f
         lambda c: ex.check_rans_push(_nothing),
     ),
     "laplace_gap": (
-        lambda c: ex.check_laplace_gap(ex.solution_laplace_gap(ex.laplace_symbols())),
+        lambda c, s: ex.check_laplace_gap(s(ex.laplace_symbols())),
         lambda c: ex.check_laplace_gap(0.0),
         lambda c: ex.check_laplace_gap(None),
     ),
     "noise_mask_bytes": (
-        lambda c: ex.check_noise_mask_bytes(ex.solution_noise_mask_bytes(ex.noise_mask())),
+        lambda c, s: ex.check_noise_mask_bytes(s(ex.noise_mask())),
         lambda c: ex.check_noise_mask_bytes(100 * 100),  # one byte per pixel
         lambda c: ex.check_noise_mask_bytes(None),
     ),
     "pareto_front": (
-        lambda c: ex.check_pareto_front(ex.solution_pareto_front),
+        lambda c, s: ex.check_pareto_front(s),
         lambda c: ex.check_pareto_front(lambda points: sorted(points)),  # keeps dominated points
         lambda c: ex.check_pareto_front(_nothing),
     ),
-    "person_bytes": (
-        lambda c: ex.check_person_bytes(ex.solution_person_bytes(*_astronaut(c), _QUICKSTART), *_astronaut(c), _QUICKSTART),
-        lambda c: ex.check_person_bytes(1000, *_astronaut(c), _QUICKSTART),
-        lambda c: ex.check_person_bytes(None, *_astronaut(c), _QUICKSTART),
+    "bytes_until": (
+        lambda c, s: ex.check_bytes_until(s),
+        lambda c: ex.check_bytes_until(_first_layer_only),
+        lambda c: ex.check_bytes_until(_nothing),
     ),
     "budget_quality": (
-        lambda c: ex.check_budget_quality(ex.solution_budget_quality(*_astronaut(c), ex.BUDGET_BYTES), *_astronaut(c)),
+        lambda c, s: ex.check_budget_quality(s(*_astronaut(c), ex.BUDGET_BYTES), *_astronaut(c)),
         lambda c: ex.check_budget_quality(100, *_astronaut(c)),
         lambda c: ex.check_budget_quality(None, *_astronaut(c)),
     ),
     "face_bytes": (
-        lambda c: ex.check_face_bytes(ex.solution_face_bytes(*_astronaut(c), c["ranker"], get_task("face-detection")),
+        lambda c, s: ex.check_face_bytes(s(*_astronaut(c), c["ranker"], get_task("face-detection")),
                                       *_astronaut(c), c["ranker"], get_task("face-detection")),
         lambda c: ex.check_face_bytes(1000, *_astronaut(c), c["ranker"], get_task("face-detection")),
         lambda c: ex.check_face_bytes(None, *_astronaut(c), c["ranker"], get_task("face-detection")),
     ),
     "layers_in_prefix": (
-        lambda c: ex.check_layers_in_prefix(ex.solution_layers_in_prefix, encode(*_astronaut(c), quality=30)),
+        lambda c, s: ex.check_layers_in_prefix(s, encode(*_astronaut(c), quality=30)),
         lambda c: ex.check_layers_in_prefix(lambda e, n: sum(e.prefix_bytes(k) < n for k in range(1, len(e.layers) + 1)),
                                             encode(*_astronaut(c), quality=30)),  # off by one at a layer's end
         lambda c: ex.check_layers_in_prefix(_nothing, encode(*_astronaut(c), quality=30)),
     ),
     "segmentation_order": (
-        lambda c: ex.check_segmentation_order(ex.solution_segmentation_order(), *_astronaut(c), get_task("person-segmentation")),
+        lambda c, s: ex.check_segmentation_order(s(), *_astronaut(c), get_task("person-segmentation")),
         lambda c: ex.check_segmentation_order(dict(_QUICKSTART, helmet=0.0), *_astronaut(c),  # the helmet last
                                               get_task("person-segmentation")),
         lambda c: ex.check_segmentation_order(None, *_astronaut(c), get_task("person-segmentation")),
     ),
     "keyword_ranker": (
-        lambda c: ex.check_keyword_ranker(ex.solution_keyword_ranker(), c["coffee"].image, c["coffee"].objects),
+        lambda c, s: ex.check_keyword_ranker(s(), c["coffee"].image, c["coffee"].objects),
         lambda c: ex.check_keyword_ranker(AreaRanker(), c["coffee"].image, c["coffee"].objects),  # ignores the task
         lambda c: ex.check_keyword_ranker(type("Blank", (), {"name": "blank", "rank": _nothing})(), c["coffee"].image,
                                           c["coffee"].objects),
     ),
     "bd_rate_by_hand": (
-        lambda c: ex.check_bd_rate_by_hand(ex.solution_bd_rate_by_hand),
+        lambda c, s: ex.check_bd_rate_by_hand(s),
         lambda c: ex.check_bd_rate_by_hand(  # the ratio of mean rates: right for twice the rate, wrong elsewhere
             lambda a, t: 100 * (sum(r for r, _ in t) / len(t) / (sum(r for r, _ in a) / len(a)) - 1)),
         lambda c: ex.check_bd_rate_by_hand(_nothing),
     ),
     "ranking_bd_rate": (
-        lambda c: ex.check_ranking_bd_rate(ex.solution_ranking_bd_rate(_SWEEP_ROWS), _SWEEP_ROWS),
+        lambda c, s: ex.check_ranking_bd_rate(s(_SWEEP_ROWS), _SWEEP_ROWS),
         lambda c: ex.check_ranking_bd_rate(-50.0, _SWEEP_ROWS),  # anchor and test swapped: random costs +100%
         lambda c: ex.check_ranking_bd_rate(None, _SWEEP_ROWS),
     ),
     "cheapest_setting": (
-        lambda c: ex.check_cheapest_setting(ex.solution_cheapest_setting(_SWEEP_ROWS, 0.8), _SWEEP_ROWS, 0.8),
+        lambda c, s: ex.check_cheapest_setting(s(_SWEEP_ROWS, 0.8), _SWEEP_ROWS, 0.8),
         lambda c: ex.check_cheapest_setting((3, 2), _SWEEP_ROWS, 0.8),  # all layers: reaches 0.9, but dearer
         lambda c: ex.check_cheapest_setting(None, _SWEEP_ROWS, 0.8),
     ),
@@ -168,10 +177,47 @@ def test_every_exercise_has_a_case_a_check_a_solution_and_a_notebook():
     assert checks == solutions == set(CASES) == set(ex.EXERCISE_NOTEBOOKS)
 
 
+def _solution_blocks(notebook: str) -> list[str]:
+    return re.findall(r"<details><summary>Solution</summary>(.*?)</details>", _markdown(notebook), re.DOTALL)
+
+
+def _notebook_imports(notebook: str) -> str:
+    """Every top-level import statement of the notebook's code cells, in order (IPython magics dropped)."""
+    lines = []
+    for source, _ in _code_cells(notebook):
+        tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+        lines += [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    return "\n".join(lines)
+
+
+def _pasted_solution(name: str):
+    """``solution_<name>`` as a student who pastes the notebook's Solution block gets it: the block's Python
+    code run in a namespace holding only what the notebook's own import lines import."""
+    notebook = ex.EXERCISE_NOTEBOOKS[name]
+    defined = (f"solution_{name}", "Solution" + "".join(word.title() for word in name.split("_")))  # a function or a class
+    codes = [code for block in _solution_blocks(notebook) for code in re.findall(r"```python\n(.*?)```", block, re.DOTALL)
+             if re.search(rf"^(def|class) ({'|'.join(defined)})\b", code, re.MULTILINE)]
+    assert len(codes) == 1, f"{notebook}: want one Solution block defining one of {defined}, found {len(codes)}"
+    namespace: dict = {"__name__": f"pasted_{name}"}
+    exec(compile(_notebook_imports(notebook), f"{notebook} imports", "exec"), namespace)  # noqa: S102
+    exec(compile(codes[0], f"{notebook} solution_{name}", "exec"), namespace)  # noqa: S102
+    return next(namespace[n] for n in defined if n in namespace)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_check_passes_on_its_solution(name, context, capsys):
-    CASES[name][0](context)
+def test_check_passes_on_the_solution_as_pasted_from_the_notebook(name, context, capsys):
+    CASES[name][0](context, _pasted_solution(name))
     assert "Correct:" in capsys.readouterr().out
+
+
+def test_a_pasted_solution_runs_with_the_notebooks_imports_only(monkeypatch):
+    """The harness is not lenient: a Solution block that uses a module the notebook never imports fails."""
+    pasted = _pasted_solution("clean_reply")
+    assert json.loads(pasted([1, 2, 3], 2))["ranking"][0]["id"] == 2
+    block = "```python\ndef solution_clean_reply(object_ids, first):\n    return json.dumps({})\n```"
+    monkeypatch.setattr(sys.modules[__name__], "_solution_blocks", lambda notebook: [block])
+    with pytest.raises(NameError, match="json"):
+        _pasted_solution("clean_reply")([1], 1)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -209,8 +255,8 @@ def _code_cells(notebook: str) -> list[tuple[str, str]]:
 def test_notebook_solution_block_shows_the_solution_source(name):
     notebook = ex.EXERCISE_NOTEBOOKS[name]
     source = inspect.getsource(getattr(ex, f"solution_{name}")).strip()
-    blocks = re.findall(r"<details><summary>Solution</summary>(.*?)</details>", _markdown(notebook), re.DOTALL)
-    assert any(source in block for block in blocks), f"{notebook}: no Solution block holds solution_{name} verbatim"
+    assert any(source in block for block in _solution_blocks(notebook)), \
+        f"{notebook}: no Solution block holds solution_{name} verbatim"
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

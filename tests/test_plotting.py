@@ -256,6 +256,14 @@ def test_task_axes_show_a_readable_metric_on_its_full_range():
     low, high = ax.get_ylim()
     assert low < 0 <= 1 < high and high - low < 1.2  # a flat line at 1.0 is drawn on 0..1, not auto-scaled
     assert metric_label("pose", "weird") == "pose: weird"
+    assert metric_label("detection:chair", "ap50_named") == "chair box AP50"
+    assert metric_label("detection:car+bus", "ap_named") == "car, bus box AP[.5:.95]"
+
+
+def test_task_score_series_take_codec_colours_never_object_colours():
+    figure = Figure()
+    ax = show_task_scores(figure.add_subplot(), {"ours": [(1000, 0.5)], "jpeg": [(900, 0.2)]}, "face-detection", "ap50")
+    assert [line.get_color() for line in ax.lines] == list(CODEC_PALETTE[:2])
 
 
 def test_object_vs_snr_shows_the_last_prefix_within_each_budget(steps):

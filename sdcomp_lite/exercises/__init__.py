@@ -57,9 +57,9 @@ from sdcomp_lite.exercises.progressive_decoding import (
 from sdcomp_lite.exercises.quickstart import (
     BUDGET_BYTES,
     check_budget_quality,
-    check_person_bytes,
+    check_bytes_until,
     solution_budget_quality,
-    solution_person_bytes,
+    solution_bytes_until,
 )
 from sdcomp_lite.exercises.ranking import (
     check_clean_reply,
@@ -82,7 +82,7 @@ from sdcomp_lite.exercises.task_evaluation import (
 
 # Which notebook holds each exercise's check and solution block.
 EXERCISE_NOTEBOOKS = {
-    "person_bytes": "00_quickstart.ipynb",
+    "bytes_until": "00_quickstart.ipynb",
     "budget_quality": "00_quickstart.ipynb",
     "box_iou": "01_grounding.ipynb",
     "grabcut_box": "01_grounding.ipynb",
@@ -114,6 +114,7 @@ __all__ = [
     "check_bd_rate_by_hand",
     "check_box_iou",
     "check_budget_quality",
+    "check_bytes_until",
     "check_cheapest_setting",
     "check_clean_reply",
     "check_face_bytes",
@@ -126,7 +127,6 @@ __all__ = [
     "check_layers_in_prefix",
     "check_noise_mask_bytes",
     "check_pareto_front",
-    "check_person_bytes",
     "check_ranking_bd_rate",
     "check_rans_push",
     "check_segmentation_order",
@@ -136,6 +136,7 @@ __all__ = [
     "solution_bd_rate_by_hand",
     "solution_box_iou",
     "solution_budget_quality",
+    "solution_bytes_until",
     "solution_cheapest_setting",
     "solution_clean_reply",
     "solution_face_bytes",
@@ -148,7 +149,6 @@ __all__ = [
     "solution_layers_in_prefix",
     "solution_noise_mask_bytes",
     "solution_pareto_front",
-    "solution_person_bytes",
     "solution_ranking_bd_rate",
     "solution_rans_push",
     "solution_segmentation_order",

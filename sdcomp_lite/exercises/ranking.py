@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from itertools import permutations
 
 import numpy as np
@@ -88,6 +87,8 @@ def check_kendall_tau(kendall_tau) -> None:
 
 def solution_clean_reply(object_ids, first):
     """A reply that ranks every object exactly once, ``first`` on top, with decreasing scores."""
+    import json
+
     order = [first] + [i for i in object_ids if i != first]
     entries = [{"id": i, "score": round(1 - k / len(order), 2), "reason": "r"} for k, i in enumerate(order)]
     return json.dumps({"ranking": entries})
