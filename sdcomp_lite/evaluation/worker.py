@@ -1,29 +1,77 @@
-"""The functions a sweep's Dask workers run (plain functions of picklable arguments)."""
+"""The functions a sweep's Dask workers run (plain functions of picklable arguments).
+
+A sweep runs many units on one photograph (every codec, quality and variant), so each worker
+process keeps, per photograph, what does not change between them: the loaded sample and the
+objects its codec layers come from (the offline grounder runs NanoDet, GrabCut and MediaPipe: about
+a second a photograph). Both sit in bounded caches (:data:`CACHED_IMAGES` photographs, least recently
+used first out) keyed by the photograph's name and the objects' backend; their arrays are made
+read-only, so a stage that wrote into them would fail loudly instead of changing later units. The
+models (tasks, rankers, grounders) are built once per process.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator
 
 import numpy as np
 
-from sdcomp_lite.data import load_sample
+from sdcomp_lite.data import Sample, load_sample
 from sdcomp_lite.evaluation.task_base import Reference
 from sdcomp_lite.types import SceneObject
 
+CACHED_IMAGES = 8  # photographs whose sample and objects a worker process keeps (a few MB each)
+DATA_VARIABLES = ("SDCOMP_DATA", "SDCOMP_COCO7", "SDCOMP_COCO_VAL128")  # where load_sample looks: part of the cache key
 
-def _objects(sample, config) -> list[SceneObject]:
-    if config.objects == "annotations":
-        return list(sample.objects)
+
+def _sample(image: str) -> Sample:
+    """The sample called ``image``, loaded once per worker process (and data folders); pixels and masks read-only."""
+    return _load(image, tuple(os.environ.get(name) for name in DATA_VARIABLES))
+
+
+@functools.lru_cache(maxsize=CACHED_IMAGES)
+def _load(image: str, folders: tuple[str | None, ...]) -> Sample:
+    sample = load_sample(image)
+    _freeze(sample.image, *(obj.mask for obj in sample.objects))
+    return sample
+
+
+def _objects(image: str, config) -> list[SceneObject]:
+    """The objects the codec layers of ``image`` come from (``config.objects``), found once per photograph."""
+    return list(_found_objects(image, config.objects, tuple(os.environ.get(name) for name in DATA_VARIABLES)))
+
+
+@functools.lru_cache(maxsize=CACHED_IMAGES)
+def _found_objects(image: str, backend: str, folders: tuple[str | None, ...]) -> tuple[SceneObject, ...]:
+    """The objects of ``image`` from ``backend`` (``"annotations"`` or a grounder name), found once per
+    worker process: the same tuple for every unit of the photograph, masks read-only."""
+    sample = _load(image, folders)
+    if backend == "annotations":
+        return tuple(sample.objects)
+    found = tuple(_grounder(backend).ground(sample.image))
+    _freeze(*(obj.mask for obj in found))
+    return found
+
+
+def _freeze(*arrays: np.ndarray) -> None:
+    for array in arrays:
+        if isinstance(array, np.ndarray):
+            array.setflags(write=False)
+
+
+@functools.cache
+def _grounder(name: str):
+    """Each grounder, built once per worker process (the offline one loads NanoDet and MediaPipe)."""
     from sdcomp_lite.grounding import get_grounder
 
-    return get_grounder(config.objects).ground(sample.image)
+    return get_grounder(name)
 
 
 def references(image: str, config) -> tuple[dict[str, Reference], dict[str, str]]:
     """Each task's reference on the original image (the task decides: annotations or pseudo ground
     truth, see ``Task.reference``), and the tasks skipped for lack of one."""
-    sample = load_sample(image)
+    sample = _sample(image)
     found, skipped = {}, {}
     for name in config.tasks:
         reference = _task(name).reference(sample, config.reference)
@@ -36,8 +84,8 @@ def references(image: str, config) -> tuple[dict[str, Reference], dict[str, str]
 
 def rank_objects(image: str, ranker: str, prompt: str, config):
     """The ranking of the image's objects by ``ranker`` for ``prompt`` (a task's ranking prompt)."""
-    sample = load_sample(image)
-    return _ranker(ranker).rank(sample.image, _objects(sample, config), prompt)
+    sample = _sample(image)
+    return _ranker(ranker).rank(sample.image, _objects(image, config), prompt)
 
 
 @functools.cache
@@ -78,13 +126,13 @@ def _prefixes(encoded) -> Iterator[tuple[int, np.ndarray]]:
 def _sdcomp_rows(unit, config, sample, tasks: dict, task_references: dict, rankings: dict) -> list[dict]:
     """Each task's objects in that task's ranking, coded once per distinct order, scored at every prefix."""
     from sdcomp_lite.coding import encode
-    from sdcomp_lite.evaluation.sweep import parse_variant
+    from sdcomp_lite.evaluation.results import parse_variant
 
     _, settings = parse_variant(unit.variant)
     options = {"quality": unit.quality, "background_quality": int(settings.get("bq", unit.quality)),
                "background_scale": int(settings.get("bs", 1)), "mask_scale": config.mask_scale,
                "preview": config.preview}
-    objects = _objects(sample, config)
+    objects = _objects(unit.image, config)
     pixels = sample.image.shape[0] * sample.image.shape[1]
     coded: dict[tuple, list] = {}
     rows = []
@@ -108,12 +156,12 @@ def run_unit(unit, config, reference_pair, rankings: dict) -> list[dict]:
     from sdcomp_lite.evaluation.codecs import get_reference_codec
 
     task_references, _ = reference_pair
-    sample = load_sample(unit.image)
+    sample = _sample(unit.image)
     tasks = {name: _task(name) for name in config.tasks if name in task_references}
     if unit.codec == "sdcomp-lite":
         return _sdcomp_rows(unit, config, sample, tasks, task_references, rankings)
     codec = get_reference_codec(unit.codec)
-    regions = ([obj.mask if codec.region_masks else obj.box for obj in _objects(sample, config)]
+    regions = ([obj.mask if codec.region_masks else obj.box for obj in _objects(unit.image, config)]
                if codec.uses_regions else [])
     data, decoded = codec.round_trip(sample.image, unit.quality, unit.variant, regions)
     pixels = sample.image.shape[0] * sample.image.shape[1]

@@ -1,0 +1,74 @@
+"""The sweep worker's per-process caches: a photograph is loaded and grounded once, results unchanged."""
+
+import numpy as np
+import pytest
+
+from sdcomp_lite.evaluation import worker
+from sdcomp_lite.evaluation.sweep import SweepConfig, WorkUnit
+from sdcomp_lite.types import SceneObject, box_mask
+
+
+class CountingGrounder:
+    """Finds one box in the middle of the image and counts its calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def ground(self, image, prompt=None):
+        self.calls += 1
+        height, width = image.shape[:2]
+        box = (width / 4, height / 4, 3 * width / 4, 3 * height / 4)
+        return [SceneObject(1, "cat", box, box_mask(box, height, width), source="counting")]
+
+
+@pytest.fixture
+def grounder(monkeypatch):
+    for cached in (worker._load, worker._found_objects):
+        cached.cache_clear()
+    counting = CountingGrounder()
+    monkeypatch.setattr(worker, "_grounder", lambda name: counting)
+    yield counting
+    for cached in (worker._load, worker._found_objects):
+        cached.cache_clear()
+
+
+def test_a_photograph_is_loaded_and_grounded_once_per_process(grounder):
+    config = SweepConfig(images=("chelsea",), tasks=("detection",), objects="offline", codecs=("jpeg",))
+    first, second = worker._objects("chelsea", config), worker._objects("chelsea", config)
+    assert grounder.calls == 1 and first == second and first is not second  # each caller gets its own list
+    assert worker._sample("chelsea") is worker._sample("chelsea")
+    annotated = worker._objects("chelsea", SweepConfig(images=("chelsea",), tasks=("detection",), codecs=("jpeg",)))
+    assert [o.label for o in annotated] == [o.label for o in worker._sample("chelsea").objects]  # another key
+    assert grounder.calls == 1
+    assert worker._load.cache_info().maxsize == worker._found_objects.cache_info().maxsize == worker.CACHED_IMAGES
+
+
+def test_cached_pixels_and_masks_are_read_only(grounder):
+    config = SweepConfig(images=("chelsea",), tasks=("detection",), objects="offline", codecs=("jpeg",))
+    sample, found = worker._sample("chelsea"), worker._objects("chelsea", config)
+    with pytest.raises(ValueError, match="read-only"):
+        sample.image[0, 0, 0] = 1
+    with pytest.raises(ValueError, match="read-only"):
+        found[0].mask[0, 0] = True
+    assert all(not obj.mask.flags.writeable for obj in sample.objects)
+
+
+def test_a_unit_gives_the_same_rows_from_the_cache(grounder, monkeypatch):
+    """prefilter-avif takes the objects' masks: the second run reads them from the cache, the rows are equal."""
+
+    class MeanTask:
+        name, metric = "mean", "mean"
+
+        def run(self, image):
+            return float(np.asarray(image, float).mean())
+
+        def score(self, prediction, reference):
+            return {"mean": abs(prediction - reference)}
+
+    monkeypatch.setattr(worker, "_task", lambda name: MeanTask())
+    config = SweepConfig(images=("chelsea",), tasks=("detection",), objects="offline", codecs=("prefilter-avif",))
+    reference = {"detection": worker.Reference(float(worker._sample("chelsea").image.mean()), "pseudo")}
+    unit = WorkUnit("chelsea", "prefilter-avif", "sigma=8", 25)
+    first = worker.run_unit(unit, config, (reference, {}), {})
+    again = worker.run_unit(unit, config, (reference, {}), {})
+    assert first == again and grounder.calls == 1 and len(first) == 1 and first[0]["value"] > 0
