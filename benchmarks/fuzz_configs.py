@@ -11,7 +11,9 @@ Two surfaces:
   results.csv, units.csv or run.json is mutated (lines cut, dropped, repeated, swapped, counts
   edited, bytes flipped, a FIFO or /dev/zero in place of a file) or rebuilt from two unlocked
   writers appending interleaved and crashing; then resumed with ``_prepare_folder``. A *lost row*
-  is a unit counted as done whose rows in results.csv are not exactly the clean run's rows.
+  is a unit counted as done whose rows in results.csv are not exactly the clean run's rows: one
+  missing, one too many, or one whose text differs (a metric renamed, a number changed to another
+  valid number); units.csv's per-unit checksums are what catches the last kinds.
 
 Outcomes: ``ok``, ``sdcomp-error`` (as promised), ``other-exception`` (a traceback: a bug),
 ``hang`` (over 5 s: a bug), ``lost-rows`` (a bug). Writes benchmarks/results/fuzz_inputs_configs.{md,json}.
@@ -167,22 +169,23 @@ def _folder_config():
 def build_folder(folder: Path, config, writers: list[list] | None = None, rng: random.Random | None = None) -> None:
     """A finished sweep folder (sorted, as run_sweep leaves it); or, with ``writers``, the files two
     unlocked writers leave when they append the units in their lists interleaved, the last write torn."""
-    from sdcomp_lite.evaluation import sweep
+    from sdcomp_lite.evaluation import results as schema
+    from sdcomp_lite.evaluation import store, sweep
 
     state = sweep._prepare_folder(folder, config)
     sweep._write_run_file(folder, config, state)
     if writers is None:
         with open(folder / "results.csv", "a", newline="") as results, open(folder / "units.csv", "a", newline="") as units:
             for unit in sweep.work_units(config):
-                sweep._append_unit(results, units, unit.key, _fake_rows(unit))
+                store.append_unit(results, units, unit.key, _fake_rows(unit))
         sweep._sort_results(folder, config)
         return
     writes = []  # (writer, file, text): each writer's rows, line by line, then its unit line
     for number, plan in enumerate(writers):
         for unit in plan:
-            writes += [(number, "results.csv", sweep._csv_text([[row[c] for c in sweep.COLUMNS]]))
-                       for row in _fake_rows(unit)]
-            writes.append((number, "units.csv", sweep._csv_text([(*unit.key, len(_fake_rows(unit)))])))
+            values = [[row[c] for c in schema.COLUMNS] for row in _fake_rows(unit)]
+            writes += [(number, "results.csv", schema.csv_text([row])) for row in values]
+            writes.append((number, "units.csv", schema.csv_text([(*unit.key, len(values), schema.unit_checksum(values))])))
     queues = [[w for w in writes if w[0] == n] for n in range(len(writers))]
     order = []
     while any(queues):
@@ -214,10 +217,11 @@ def _edit_lines(rng: random.Random, data: bytes) -> bytes:
         line = bytearray(lines[spot] or b"x")
         line[rng.randrange(len(line))] = rng.randrange(256)
         lines[spot] = bytes(line)
-    elif choice == 5:
-        fields = lines[spot].split(b",")
-        fields[-1] = rng.choice((b"0", b"1", b"2", b"3", b"99", b"-1", b"1e3", b"x\r", b"1" * 30)) + b"\r"
-        lines[spot] = b",".join(fields)
+    elif choice == 5:  # the last field or the one before: units.csv's checksum or count, results.csv's value or metric
+        fields = lines[spot].removesuffix(b"\r").split(b",")
+        where = rng.choice((-1, -2)) if len(fields) > 1 else -1
+        fields[where] = rng.choice((b"0", b"1", b"2", b"3", b"99", b"-1", b"1e3", b"x", b"1" * 30))
+        lines[spot] = b",".join(fields) + b"\r"
     elif choice == 6:
         lines[spot] = lines[spot].replace(b"\r", b"")
     else:
@@ -275,15 +279,15 @@ def run_folder_case(case: Case, folder: Path, clean: dict) -> tuple[str, str]:
     kept: dict = {}
     for row in rows:
         kept.setdefault((row[0], row[1], row[2], int(row[3])), []).append(row)
-    changed = 0
     for key in state.done:
         identities = sorted(_identity(row) for row in kept.get(key, []))
         if identities != sorted(_identity(row) for row in clean[key]):
             return "lost-rows", f"unit {key} counted as done with rows {identities} for {len(clean[key])} clean rows"
-        changed += sorted(kept.get(key, [])) != clean[key]
+        if sorted(kept.get(key, [])) != clean[key]:
+            return "lost-rows", f"unit {key} counted as done with a value that is not the clean run's (changed values)"
     if set(kept) - set(state.done):
         return "lost-rows", "rows of a unit that is not done were kept"
-    return "ok", "changed values" if changed else f"{len(state.done)} done"
+    return "ok", f"{len(state.done)} done"
 
 
 def _identity(row: list[str]) -> tuple:
@@ -357,7 +361,8 @@ def summarise(outcomes: list[Outcome]) -> dict:
     for o in outcomes:
         if o.outcome == "sdcomp-error":
             errors[o.detail] = errors.get(o.detail, 0) + 1
-    return {"cases": len(outcomes), "changed_values": sum(o.detail == "changed values" for o in outcomes),
+    changed = sum(o.outcome == "lost-rows" and "changed values" in o.detail for o in outcomes)
+    return {"cases": len(outcomes), "changed_values": changed,
             "outcomes": {n: sum(o.outcome == n for o in outcomes) for n in NAMES},
             "by_kind": {k: {n: sum(o.outcome == n and o.kind == k for o in outcomes) for n in NAMES} for k in kinds},
             "errors": errors, "slowest_seconds": round(max((o.seconds for o in outcomes), default=0.0), 3),
@@ -378,12 +383,11 @@ def markdown(report: dict) -> str:
                   f"{summary['cases']} cases in {summary['seconds']} s (slowest {summary['slowest_seconds']} s): "
                   f"**{counts['other-exception']} tracebacks, {counts['hang']} hangs, {counts['lost-rows']} lost rows, "
                   "0 signals**.", "",
-                  *([f"{summary['changed_values']} resumed folders kept a unit whose numbers (not its rows) a mutation "
-                     "had changed to other valid numbers: the folder holds no checksums, so a value edited by another "
-                     "program cannot be told from a measured one (not counted as lost rows). The lost rows below come from "
-                     "the same gap: edits of both files that agree (rows deleted and the unit's count lowered to match, "
-                     "or a metric's name changed); the unlocked two-writer interleavings lose none.", ""]
-                    if summary.get("changed_values") else []),
+                  *(["A lost row: a unit kept as done whose rows are not exactly the clean run's (a row missing or "
+                     "repeated, a metric renamed, a number changed to another valid number); "
+                     f"{summary['changed_values']} of the lost rows are changed values. units.csv records a checksum "
+                     "of each unit's rows, so edits of both files that agree are caught and the unit runs again.", ""]
+                    if surface == "folders" else []),
                   "| mutation | " + " | ".join(NAMES) + " |", "| --- |" + " ---: |" * len(NAMES)]
         lines += [f"| {kind} | " + " | ".join(str(row[n]) for n in NAMES) + " |" for kind, row in summary["by_kind"].items()]
         lines += ["| **all** | " + " | ".join(f"**{counts[n]}**" for n in NAMES) + " |", "",

@@ -31,20 +31,24 @@ def test_configs_and_sweep_folders_hold_up_to_a_few_hundred_mutations(surface):
 
 
 def test_the_folder_check_catches_a_lost_row():
-    """The fuzzer's invariant can fail: a unit whose rows were deleted but counted done is reported."""
+    """The fuzzer's invariant can fail: a unit whose rows were deleted is reported when units.csv is forged to
+    match (count and checksum recomputed: an edit no checksum can catch), so "0 lost rows" means something."""
     import tempfile
 
     fuzz = _load("fuzz_configs")
-    from sdcomp_lite.evaluation import sweep
+    from sdcomp_lite.evaluation.results import unit_checksum
+    from sdcomp_lite.evaluation.store import _fields
 
     def lose_a_row_everywhere(folder, config):
         fuzz.build_folder(folder, config)
         results, units = (folder / "results.csv").read_bytes().split(b"\n"), (folder / "units.csv").read_bytes()
         (folder / "results.csv").write_bytes(b"\n".join(results[:1] + results[2:]))
-        key = sweep._fields(results[1])[:4]
-        count = sum(1 for line in results[1:-1] if sweep._fields(line)[:4] == key)
+        key = _fields(results[1])[:4]
+        rows = [_fields(line) for line in results[1:-1] if _fields(line)[:4] == key]
         prefix = ",".join(key).encode() + b","
-        (folder / "units.csv").write_bytes(units.replace(prefix + str(count).encode(), prefix + str(count - 1).encode()))
+        old, new = (f"{len(rows)},{unit_checksum(rows)}", f"{len(rows) - 1},{unit_checksum(rows[1:])}")
+        assert prefix + old.encode() in units
+        (folder / "units.csv").write_bytes(units.replace(prefix + old.encode(), prefix + new.encode()))
 
     case = fuzz.Case(0, "test", lose_a_row_everywhere)
     with tempfile.TemporaryDirectory() as scratch:

@@ -11,8 +11,9 @@ import json
 import pytest
 
 from sdcomp_lite.errors import DataFileError, SdcompError, SweepStateError
-from sdcomp_lite.evaluation import sweep
-from sdcomp_lite.evaluation.sweep import SweepConfig, _append_unit, _prepare_folder, _write_run_file, work_units
+from sdcomp_lite.evaluation import store, sweep
+from sdcomp_lite.evaluation.store import append_unit
+from sdcomp_lite.evaluation.sweep import SweepConfig, _prepare_folder, _write_run_file, work_units
 
 CONFIG = SweepConfig(images=("astronaut",), tasks=("person-segmentation",), rankers=("area",),
                      sdcomp_qualities=(10, 40), codecs=("jpeg",), workers=1)
@@ -38,7 +39,7 @@ def folder(tmp_path):
     _write_run_file(folder, CONFIG, state)
     with open(folder / "results.csv", "a", newline="") as results, open(folder / "units.csv", "a", newline="") as units:
         for unit in work_units(CONFIG):
-            _append_unit(results, units, unit.key, _rows(unit))
+            append_unit(results, units, unit.key, _rows(unit))
     sweep._sort_results(folder, CONFIG)
     return folder
 
@@ -208,7 +209,7 @@ def test_a_failed_rewrite_leaves_the_old_file_intact(folder, monkeypatch, step):
     lines = (folder / "results.csv").read_bytes().split(b"\n")
     (folder / "results.csv").write_bytes(b"\n".join(lines[:-2] + [lines[-2][:-5]]))  # torn: a rewrite is due
     before = _snapshot(folder)
-    monkeypatch.setattr(sweep.os, step, _disk_full)
+    monkeypatch.setattr(store.os, step, _disk_full)
     with pytest.raises(SweepStateError, match="No space left.*previous file is unchanged"):
         _prepare_folder(folder, CONFIG)
     with pytest.raises(SweepStateError, match="No space left"):
@@ -226,7 +227,7 @@ def test_an_interrupted_rewrite_leaves_the_old_file_intact(folder, monkeypatch):
     def interrupt(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sweep.os, "replace", interrupt)
+    monkeypatch.setattr(store.os, "replace", interrupt)
     with pytest.raises(KeyboardInterrupt):
         sweep._sort_results(folder, CONFIG)
     assert _snapshot(folder) == before
@@ -238,7 +239,7 @@ def test_a_failed_append_says_what_to_do(folder):
             _disk_full()
 
     with pytest.raises(SweepStateError, match="run the same command again to resume"):
-        _append_unit(Full(), Full(), next(iter(ALL)), [])
+        append_unit(Full(), Full(), next(iter(ALL)), [])
 
 
 def test_an_unusable_output_folder_is_a_clear_error(tmp_path):
@@ -269,7 +270,7 @@ def tiny(scheduler):
 
 def _after_appends(monkeypatch, count: int, action) -> list:
     """Make run_sweep call ``action()`` right after its ``count``-th append; returns the list of appends."""
-    append, calls = sweep._append_unit, []
+    append, calls = sweep.append_unit, []
 
     def append_then_act(*args):
         append(*args)
@@ -277,7 +278,7 @@ def _after_appends(monkeypatch, count: int, action) -> list:
         if len(calls) == count:
             action()
 
-    monkeypatch.setattr(sweep, "_append_unit", append_then_act)
+    monkeypatch.setattr(sweep, "append_unit", append_then_act)
     return calls
 
 
@@ -297,7 +298,7 @@ def test_an_interrupted_sweep_resumes_and_repairs_end_to_end(tmp_path, monkeypat
     complete = _snapshot(folder)
     units = complete["units.csv"].split(b"\n")[1:-1]
     assert len(units) == len(work_units(tiny)) == 8
-    assert len(_data_lines(folder)) == sum(int(u.rsplit(b",", 1)[1]) for u in units) > 0
+    assert len(_data_lines(folder)) == sum(int(u.split(b",")[4]) for u in units) > 0
     (folder / "results.csv").write_bytes(complete["results.csv"][:-20])  # the last row torn
     with pytest.warns(UserWarning, match="torn.*1 unfinished"):
         sweep.run_sweep(tiny, folder, progress=False)
@@ -323,7 +324,7 @@ def test_a_results_file_replaced_while_the_sweep_runs_stops_it_and_the_resume_co
     sweep.run_sweep(tiny, folder, progress=False)
     units = (folder / "units.csv").read_bytes().split(b"\n")[1:-1]
     assert len(units) == len(work_units(tiny))
-    assert len(_data_lines(folder)) == sum(int(u.rsplit(b",", 1)[1]) for u in units)
+    assert len(_data_lines(folder)) == sum(int(u.split(b",")[4]) for u in units)
 
 
 # -- issue 20, finding 1: one sweep per folder; findings 8: only regular files of bounded size --------
@@ -344,7 +345,7 @@ def test_a_second_sweep_on_a_locked_folder_stops_at_once_and_the_first_completes
     assert refused == [True]
     units = (folder / "units.csv").read_bytes().split(b"\n")[1:-1]
     assert len(units) == len(work_units(tiny)) == 8
-    assert len(_data_lines(folder)) == sum(int(u.rsplit(b",", 1)[1]) for u in units)
+    assert len(_data_lines(folder)) == sum(int(u.split(b",")[4]) for u in units)
     monkeypatch.undo()
     with sweep.folder_lock(folder):  # released after the run
         pass

@@ -1,80 +1,72 @@
 """Reproducible rate sweeps: every codec x quality (x layer prefix) x task, run through Dask.
 
-A sweep writes into one folder:
-  run.json      the exact configuration, package versions, what was skipped and why
-  results.csv   one tidy row per (image, codec, variant, quality, layers, task, metric)
-  units.csv     one line per finished work unit: its key and how many rows it wrote
-  .lock         held (fcntl.flock) by the sweep that runs: a second sweep on the folder stops at once
-It resumes: work units already done are not run again, so an interrupted sweep continues where
-it stopped. Tables and plots come from :mod:`sdcomp_lite.evaluation.report`.
+A sweep plans its work units from a :class:`SweepConfig` (:func:`work_units`), runs them on Dask
+workers (:mod:`~sdcomp_lite.evaluation.worker`) and appends each unit's rows to its folder as the
+unit finishes. The folder (run.json, results.csv, units.csv and the lock) and the rule that decides
+when a unit counts as done (its count and checksum in units.csv) live in
+:mod:`~sdcomp_lite.evaluation.store`; the rows' schema in :mod:`~sdcomp_lite.evaluation.results`.
+It resumes: work units already done are not run again, so an interrupted sweep continues where it
+stopped, and a unit whose rows were damaged or edited runs again (the repair is reported as a
+warning). A sweep returns only when every planned unit is done by that rule. Tables and plots come
+from :mod:`sdcomp_lite.evaluation.report`.
 
 The configuration is checked against its schema before any work (:meth:`SweepConfig.schema_error`:
 known keys, types, ranges, registered names, no repeated entries, so no two work units share a
-key), and the folder's files are read only when they are regular files of bounded size
-(:data:`MAX_BYTES`): a FIFO or /dev/zero in their place is refused at once.
-
-When a unit counts as done (the resume rule): a unit's rows are appended to results.csv and
-flushed, and only then its line ``image,codec,variant,quality,rows`` is appended to units.csv.
-On resume a unit is done only when units.csv lists it and results.csv holds exactly that many
-valid rows for it, none of them twice (the same layers, task, reference and metric). A line is
-trusted only when it ends in a newline (an interrupted write leaves a torn last line without
-one), decodes as UTF-8 without NUL bytes and parses: the right number of columns, a key of this
-sweep's work units, whole numbers for quality, layers and bytes, a finite bpp, a known task and
-reference, and a value that is a number (NaN for an undefined score). Every other line is
-dropped, and with it every row of a unit that is not done; those units run again (the repair is
-reported as a warning). The counts make the rule independent of the order in which the two
-files reach the disk. A damaged run.json is refused, never guessed at:
-:class:`~sdcomp_lite.errors.SweepStateError`, with what to do. A sweep returns only when every
-planned unit is done by this rule. Whole-file rewrites (the repair, the final sort, run.json) go
-to a temporary file in the same folder and then ``os.replace``, so a failed write (a full disk,
-Ctrl-C) leaves the previous file intact.
+key).
 
 Taught in notebooks/05_task_evaluation.ipynb (section 2).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
-import math
-import os
-import platform
-import stat
 import warnings
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
-from importlib import metadata
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from sdcomp_lite.errors import BackendUnavailableError, DataFileError, InvalidParameterError, SweepStateError
+from sdcomp_lite.evaluation.results import COLUMNS, OURS, REFERENCES, WorkUnit, parse_variant, variant_name
+from sdcomp_lite.evaluation.store import (
+    FORMAT_VERSION,
+    LOCK_FILE,
+    MAX_BYTES,
+    UNIT_COLUMNS,
+    FolderPlan,
+    SweepBusyError,
+    SweepState,
+    append_unit,
+    check_in_place,
+    folder_lock,
+    one_line,
+    open_for_appending,
+    prepare_folder,
+    read_finished_units,
+    read_regular_file,
+    read_run_file,
+    sort_results,
+    write_run_file,
+)
 
-FORMAT_VERSION = 2  # 2: units.csv records the finished units
-COLUMNS = ("image", "codec", "variant", "quality", "layers", "bytes", "bpp", "task", "reference", "metric", "value")
-UNIT_COLUMNS = ("image", "codec", "variant", "quality", "rows")
-REFERENCES = ("pseudo", "annotations")
+# Names a sweep's users and older code import from here; they live in results and store.
+__all__ = ["COLUMNS", "FORMAT_VERSION", "LOCK_FILE", "MAX_BYTES", "REFERENCES", "UNIT_COLUMNS", "SweepBusyError",
+           "SweepConfig", "SweepConfigError", "SweepState", "WorkUnit", "folder_lock", "parse_variant", "plan",
+           "ranking_jobs", "read_regular_file", "run_sweep", "sdcomp_variants", "unit_rankings", "variant_name",
+           "work_units"]
+
 SCALES = (1, 2, 4, 8)  # background and mask scales: sdcomp_lite.coding.container.SCALES
 MAX_LIST = 1000  # entries of one list in a configuration
 MAX_WORKERS = 256
 DASK_PROTOCOLS = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
 # The largest file a sweep folder may hold, in bytes: a configuration, run.json, units.csv and
-# results.csv (the default sweep writes 1.9 kB, 13 kB and 410 kB); anything larger is refused, not read.
-MAX_BYTES = {"config": 1 << 20, "run.json": 16 << 20, "units.csv": 64 << 20, "results.csv": 256 << 20}
-LOCK_FILE = ".lock"
 
 
 class SweepConfigError(InvalidParameterError, DataFileError):
     """A sweep configuration (a JSON file, run.json's ``config`` or ``SweepConfig(...)``) breaks its
     schema: an unknown key, a wrong type, a value out of range or not allowed, a repeated entry."""
-
-
-class SweepBusyError(SweepStateError):
-    """Another sweep holds the folder's lock (two sweeps writing one folder would lose results)."""
 
 
 @dataclass(frozen=True)
@@ -170,7 +162,7 @@ class SweepConfig:
         except RecursionError:
             raise SweepConfigError(f"{path} nests JSON too deeply; a sweep configuration is one flat object.") from None
         except ValueError as error:  # JSONDecodeError, or an integer of over 4300 digits
-            raise SweepConfigError(f"{path} is not valid JSON: {_one_line(error)}") from None
+            raise SweepConfigError(f"{path} is not valid JSON: {one_line(error)}") from None
         try:
             return cls.from_dict(raw)
         except SweepConfigError as error:
@@ -280,411 +272,31 @@ def _scheduler(address) -> str:
     return ""
 
 
-@dataclass(frozen=True)
-class WorkUnit:
-    """One image coded by one codec (and ranking) at one quality; all its prefixes and tasks."""
-
-    image: str
-    codec: str
-    variant: str
-    quality: int
-
-    @property
-    def key(self) -> tuple[str, str, str, int]:
-        return (self.image, self.codec, self.variant, self.quality)
-
-
-@dataclass
-class SweepState:
-    """What a sweep folder already holds.
-
-    ``done``: keys of the finished work units; ``skipped``: ``"image/task"`` to why it was
-    skipped; ``repairs``: what reading the folder dropped (one sentence each; empty when clean).
-    """
-
-    done: set = field(default_factory=set)
-    skipped: dict = field(default_factory=dict)
-    repairs: list = field(default_factory=list)
-
-
-def package_versions() -> dict[str, str]:
-    names = ("sdcomp-lite", "torch", "compressai", "numpy", "pillow", "imagecodecs", "mediapipe", "opencv-contrib-python",
-             "transformers", "sentence-transformers", "pycocotools", "scipy", "dask", "distributed")
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+def plan(config: SweepConfig) -> FolderPlan:
+    """What ``config``'s folder should hold: the configuration as run.json records it, the planned units, the tasks."""
+    return FolderPlan(json.loads(json.dumps(asdict(config))), frozenset(u.key for u in work_units(config)),
+                      frozenset(config.tasks))
 
 
 def _prepare_folder(folder: Path, config: SweepConfig) -> SweepState:
-    """Create the folder, or check that it holds a resumable sweep of the same configuration.
-
-    Keeps the rows of finished units only (see the module docstring); when anything had to be
-    dropped, results.csv and units.csv are rewritten without it. Raises :class:`SweepStateError`
-    (and changes nothing) for another configuration, another format or a damaged run.json.
-    """
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SweepStateError(f"cannot create the output folder {folder}: {error}. Choose another folder.") from error
-    state = SweepState()
-    previous = _read_run_file(folder / "run.json", config)
-    done, repairs, rewrite, has_data = _read_finished_units(folder, config)
-    if previous is None and has_data:
-        raise SweepStateError(
-            f"{folder} holds results but no run.json, so the configuration that made them is unknown; nothing was "
-            "changed. Choose a new output folder, or delete this folder to start again here."
-        )
-    if previous is not None:
-        state.skipped = dict(previous.get("skipped", {}))
-    if rewrite:  # a new folder, or something had to be dropped
-        _write_tables(folder, done)
-    state.repairs = repairs
-    state.done = set(done)
-    return state
-
-
-def _read_run_file(path: Path, config: SweepConfig) -> dict | None:
-    """run.json's content, checked against this release and ``config``; None if there is none."""
-    data = _read_bytes(path)
-    if data is None:
-        return None
-    damaged = (f"{path} is damaged ({{}}); nothing was changed. Choose a new output folder, or delete this folder "
-               "to start again here.")
-    try:
-        run = json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise SweepStateError(damaged.format(f"not UTF-8 JSON: {_one_line(error)}")) from None
-    if not isinstance(run, dict):
-        raise SweepStateError(damaged.format(f"a JSON {type(run).__name__}, not an object"))
-    version = run.get("format_version")
-    if version != FORMAT_VERSION or isinstance(version, bool):
-        raise SweepStateError(
-            f"{path.parent} holds a sweep of format {_one_line(version)}; this release writes format {FORMAT_VERSION}. "
-            "Nothing was changed: choose a new output folder (the old results stay readable with the release that "
-            "wrote them)."
-        )
-    skipped = run.get("skipped", {})
-    if not isinstance(run.get("config"), dict):
-        raise SweepStateError(damaged.format("'config' is not an object"))
-    if not isinstance(skipped, dict) or not all(isinstance(v, str) for v in skipped.values()):
-        raise SweepStateError(damaged.format("'skipped' is not an object of strings"))
-    if run["config"] != json.loads(json.dumps(asdict(config))):
-        raise SweepStateError(
-            f"{path.parent} holds a sweep with a different configuration; nothing was changed. Use a new output "
-            "folder, or the same configuration to resume."
-        )
-    return run
-
-
-def _read_finished_units(folder: Path, config: SweepConfig) -> tuple[dict, list[str], bool, bool]:
-    """The rows of every finished unit (by unit key); the repairs made (one sentence each);
-    whether results.csv and units.csv must be rewritten; whether they hold any line at all."""
-    units, tasks = {u.key for u in work_units(config)}, frozenset(config.tasks)
-    results = _read_table(folder / "results.csv", COLUMNS)
-    finished = _read_table(folder / "units.csv", UNIT_COLUMNS)
-    expected: dict = {}
-    rows: dict = {}
-    dropped = {"results.csv": 0, "units.csv": 0}
-    for entry in (_unit_entry(row, units) for row in (finished[0] if finished else ())):
-        if entry is None:
-            dropped["units.csv"] += 1
-        else:  # the same unit twice with different counts: not trusted
-            expected[entry[0]] = entry[1] if expected.get(entry[0], entry[1]) == entry[1] else -1
-    for row in results[0] if results else ():
-        key = _result_key(row, units, tasks)
-        if key is None:
-            dropped["results.csv"] += 1
-        else:
-            rows.setdefault(key, []).append(row)
-    repairs = [f"{name}: dropped {n} invalid line(s)" for name, n in dropped.items() if n]
-    repairs += [f"{name}: dropped a torn last line (an interrupted write)"
-                for name, table in (("results.csv", results), ("units.csv", finished)) if table and table[1]]
-    done = {key: rows.get(key, []) for key, count in expected.items() if _complete(rows.get(key, []), count)}
-    again = sorted((set(rows) | set(expected)) - set(done))
-    if again:
-        more = " ..." if len(again) > 3 else ""
-        repairs.append(f"{len(again)} unfinished or damaged work unit(s) will run again: {again[:3]}{more}")
-    has_data = bool(rows or expected or repairs)
-    return done, repairs, bool(repairs or results is None or finished is None), has_data
-
-
-def _complete(rows: list[list[str]], count: int) -> bool:
-    """Whether a unit's rows are all there: as many as units.csv says, and no row twice (a unit
-    writes one row per layers, task, reference and metric; a repeated line is not a missing one)."""
-    return len(rows) == count and len({(r[4], r[7], r[8], r[9]) for r in rows}) == count
-
-
-def _read_table(path: Path, columns: tuple[str, ...]) -> tuple[list[list[str] | None], bool] | None:
-    """The data lines of a CSV file as lists of fields (None for a line that cannot be trusted)
-    and whether a torn last line was dropped; None if the file does not exist, is empty or holds
-    only part of the header (the caller writes it afresh)."""
-    data = _read_bytes(path)
-    if not data:
-        return None
-    *complete, torn = data.split(b"\n")  # a line is trusted only when it ends in a newline
-    header = ",".join(columns).encode()
-    if not complete and header.startswith(torn.rstrip(b"\r")):
-        return None
-    if not complete or _fields(complete[0]) != list(columns):
-        raise SweepStateError(
-            f"{path} does not start with the header {header.decode()!r}; nothing was changed. It was not written by "
-            "this release: choose a new output folder."
-        )
-    return [_fields(line) for line in complete[1:]], bool(torn)
-
-
-def _fields(line: bytes) -> list[str] | None:
-    """One CSV line's fields; None unless it is UTF-8 without NUL bytes and parses as one record."""
-    try:
-        text = line.decode("utf-8")
-        if "\x00" in text:
-            return None
-        return next(csv.reader([text.removesuffix("\r")], strict=True))
-    except (UnicodeDecodeError, csv.Error, StopIteration):
-        return None
-
-
-def _result_key(row: list[str] | None, units: set, tasks: frozenset) -> tuple | None:
-    """The work unit of a valid results.csv row of this sweep; None for anything else."""
-    if row is None or len(row) != len(COLUMNS):
-        return None
-    image, codec, variant, quality, layers, size, bpp, task, reference, metric, value = row
-    key = (image, codec, variant, _whole(quality, signed=True))
-    if key not in units or task not in tasks or reference not in REFERENCES or not metric:
-        return None
-    count, rate, score = _whole(layers), _number(bpp), _number(value)
-    if count is None or (count == 0) == (codec == "sdcomp-lite") or _whole(size) is None:
-        return None
-    if rate is None or not math.isfinite(rate) or rate < 0 or score is None or math.isinf(score):
-        return None  # a score may be NaN (undefined), never infinite
-    return key
-
-
-def _unit_entry(row: list[str] | None, units: set) -> tuple[tuple, int] | None:
-    """(unit key, number of rows) of a valid units.csv line of this sweep; None for anything else."""
-    if row is None or len(row) != len(UNIT_COLUMNS):
-        return None
-    key, count = (row[0], row[1], row[2], _whole(row[3], signed=True)), _whole(row[4])
-    return (key, count) if key in units and count is not None else None
-
-
-def _whole(text: str, signed: bool = False) -> int | None:
-    digits = text[1:] if signed and text.startswith("-") else text
-    return int(text) if digits.isascii() and digits.isdigit() and len(digits) <= 18 else None
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _cell(value) -> str:
-    """A value as results.csv writes it: floats in full (repr), whole numbers without a point."""
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return str(int(value))
-    return str(value)
-
-
-def _csv_text(rows: Iterable[Iterable]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows([[_cell(v) for v in row] for row in rows])
-    return buffer.getvalue()
-
-
-def _write_tables(folder: Path, done: dict) -> None:
-    """Rewrite results.csv (in a fixed row order, so equal sweeps give identical files) and
-    units.csv from the finished units ``done`` (unit key -> its rows as lists of fields)."""
-    from sdcomp_lite.evaluation.report import row_order
-
-    rows = sorted((row for unit in done.values() for row in unit), key=lambda r: row_order(dict(zip(COLUMNS, r))))
-    _replace(folder / "results.csv", _csv_text([COLUMNS, *rows]))
-    _replace(folder / "units.csv", _csv_text([UNIT_COLUMNS, *[(*key, len(done[key])) for key in sorted(done)]]))
-
-
-def _sort_results(folder: Path, config: SweepConfig) -> None:
-    """Rewrite results.csv and units.csv in a fixed order, keeping the finished units only."""
-    done, _, _, _ = _read_finished_units(folder, config)
-    _write_tables(folder, done)
+    """:func:`~sdcomp_lite.evaluation.store.prepare_folder` for ``config``'s plan."""
+    return prepare_folder(folder, plan(config))
 
 
 def _write_run_file(folder: Path, config: SweepConfig, state: SweepState) -> None:
-    run = {"format_version": FORMAT_VERSION, "config": asdict(config), "versions": package_versions(),
-           "python": platform.python_version(), "machine": platform.machine(), "skipped": state.skipped}
-    _replace(folder / "run.json", json.dumps(run, indent=1) + "\n")
+    write_run_file(folder, plan(config), state.skipped)
 
 
-def _replace(path: Path, text: str) -> None:
-    """Write a whole file: into a temporary file in the same folder, then ``os.replace``.
-
-    A failure (a full disk, Ctrl-C) leaves the previous file as it was and no temporary file.
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        _discard(temporary)
-        raise SweepStateError(
-            f"cannot write {path}: {_one_line(error)}. The previous file is unchanged; free some space (or fix the "
-            "permissions) and run the same command again."
-        ) from error
-    except BaseException:
-        _discard(temporary)
-        raise
+def _sort_results(folder: Path, config: SweepConfig) -> None:
+    sort_results(folder, plan(config))
 
 
-def _discard(path: Path) -> None:
-    try:
-        path.unlink(missing_ok=True)
-    except OSError:
-        pass
+def _read_finished_units(folder: Path, config: SweepConfig) -> tuple[dict, list[str], bool, bool]:
+    return read_finished_units(folder, plan(config))
 
 
-def read_regular_file(path: Path, limit: int, what: str, error_class: type[DataFileError] = SweepStateError) -> bytes | None:
-    """The bytes of a regular file of at most ``limit`` bytes; None if it does not exist.
-
-    Anything else raises ``error_class``: a FIFO (opened without blocking, so it never waits for a
-    writer), a device such as /dev/zero, a folder, a larger file, an unreadable one.
-    """
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise error_class(f"cannot read the {what} {path}: {_one_line(error)}. Check it, or choose a new output "
-                          "folder.") from None
-    try:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            raise error_class(f"the {what} {path} is not a regular file (a folder, a FIFO or a device); nothing was "
-                              "read. Replace it with a file, or choose a new output folder.")
-        if info.st_size > limit:
-            raise error_class(f"the {what} {path} holds {info.st_size} bytes, more than a sweep writes (at most "
-                              f"{limit}); nothing was read. Check the file, or choose a new output folder.")
-        chunks, size = [], 0
-        while size <= limit:  # the file may grow while it is read: never past the limit
-            chunk = os.read(descriptor, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as error:
-        raise error_class(f"cannot read the {what} {path}: {_one_line(error)}. Check it, or choose a new output "
-                          "folder.") from None
-    finally:
-        os.close(descriptor)
-    if size > limit:
-        raise error_class(f"the {what} {path} grew past {limit} bytes while it was read; is another program writing it?")
-    data = b"".join(chunks)
-    return data
-
-
-def _read_bytes(path: Path) -> bytes | None:
-    return read_regular_file(path, MAX_BYTES.get(path.name, MAX_BYTES["results.csv"]), path.name)
-
-
-@contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on a sweep folder (``fcntl.flock`` on its file ``.lock``, which
-    stays) for as long as the block runs; another sweep on the folder raises :class:`SweepBusyError`.
-
-    Creates the folder. The lock goes with the process: a killed sweep leaves no stale lock.
-    """
-    import fcntl  # POSIX; sweeps run on Linux and macOS
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o644)
-    except OSError as error:
-        raise SweepStateError(f"cannot create the output folder {folder} or its lock file: {_one_line(error)}. Choose "
-                              "another folder.") from error
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise SweepStateError(f"{folder / LOCK_FILE} is not a regular file; delete it and run again.")
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
-            who = f" (process {holder})" if holder.isdigit() else ""
-            raise SweepBusyError(f"{folder} is in use by another sweep{who}; two sweeps in one folder would lose "
-                                 "results. Wait for it to finish (then run again to resume), or choose another "
-                                 "output folder.") from None
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(descriptor)  # releases the lock
-
-
-def _one_line(value, limit: int = 120) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _append_unit(results, finished, key: tuple, rows: list[dict]) -> None:
-    """Append one unit's rows to results.csv, then (only then) its line to units.csv."""
-    try:
-        results.write(_csv_text([[row[c] for c in COLUMNS] for row in rows]))
-        results.flush()
-        finished.write(_csv_text([(*key, len(rows))]))
-        finished.flush()
-    except OSError as error:
-        raise SweepStateError(
-            f"cannot write the results: {_one_line(error)}. The finished units are kept; free some space and run the "
-            "same command again to resume."
-        ) from error
-
-
-def _check_in_place(*files: tuple[Path, object]) -> None:
-    """Refuse to go on appending to a file that is no longer at its path (deleted or replaced by
-    another program while the sweep ran): rows written to it would be lost without a word."""
-    for path, handle in files:
-        try:
-            opened, current = os.fstat(handle.fileno()), os.stat(path)
-            moved = (opened.st_dev, opened.st_ino) != (current.st_dev, current.st_ino)
-        except OSError:
-            moved = True
-        if moved:
-            raise SweepStateError(
-                f"{path} was replaced or deleted while the sweep ran (by another program: git checkout or stash, "
-                "a sync tool?); the units finished since then are not in it. Run the same command again to resume: "
-                "the folder is checked and repaired first, and only missing units run."
-            )
-
-
-def _open_for_appending(path: Path):
-    """``path`` opened for appending text; a regular file only (never blocks on a FIFO)."""
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o644)
-    except OSError as error:
-        raise SweepStateError(f"cannot open {path}: {_one_line(error)}. Check the folder's permissions.") from error
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-        os.close(descriptor)
-        raise SweepStateError(f"{path} is not a regular file (a FIFO or a device?); choose a new output folder.")
-    return os.fdopen(descriptor, "a", newline="", encoding="utf-8")
-
-
-def variant_name(name: str, **settings: object) -> str:
-    """A results.csv variant: a curve family's name, then ``key=value`` settings (``offline bq=10 bs=4``)."""
-    return " ".join([name, *(f"{key}={value}" for key, value in settings.items())]).strip()
-
-
-def parse_variant(variant: str) -> tuple[str, dict[str, str]]:
-    """The family name and the settings of a variant written by :func:`variant_name`."""
-    words = variant.split()
-    settings = dict(word.split("=", 1) for word in words if "=" in word)
-    return " ".join(word for word in words if "=" not in word), settings
+def _read_run_file(path: Path, config: SweepConfig) -> dict | None:
+    return read_run_file(path, plan(config))
 
 
 def sdcomp_variants(config: SweepConfig, quality: int) -> list[str]:
@@ -700,7 +312,7 @@ def work_units(config: SweepConfig) -> list[WorkUnit]:
 
     units = []
     for image in config.images:
-        units += [WorkUnit(image, "sdcomp-lite", variant, q)
+        units += [WorkUnit(image, OURS, variant, q)
                   for q in config.sdcomp_qualities for variant in sdcomp_variants(config, q)]
         for name in config.codecs:
             codec = get_reference_codec(name, check=False)  # planning needs no ffmpeg; run_sweep checks
@@ -716,7 +328,7 @@ def ranking_jobs(config: SweepConfig) -> list[tuple[str, str, str]]:
 
 def unit_rankings(unit: WorkUnit, config: SweepConfig, rankings: dict) -> dict:
     """The rankings (or their futures) an sdcomp-lite unit codes with, by task; {} for an anchor."""
-    if unit.codec != "sdcomp-lite":
+    if not unit.ours:
         return {}
     ranker, _ = parse_variant(unit.variant)
     return {task: rankings[(unit.image, ranker, config.ranking_prompt(task))] for task in config.tasks}
@@ -775,7 +387,7 @@ def _connect(config: SweepConfig):
     try:
         return Client(config.scheduler), None
     except (OSError, TimeoutError, ValueError) as error:
-        raise BackendUnavailableError(f"cannot reach the Dask scheduler at {config.scheduler!r}: {_one_line(error)}. "
+        raise BackendUnavailableError(f"cannot reach the Dask scheduler at {config.scheduler!r}: {one_line(error)}. "
                                       "Start it, or leave out the scheduler to use a local cluster.") from None
 
 
@@ -795,16 +407,16 @@ def _run_units(config: SweepConfig, folder: Path, units: list[WorkUnit], state: 
                           unit_rankings(unit, config, rankings), pure=False): unit
             for unit in units
         }
-        with _open_for_appending(folder / "results.csv") as results, _open_for_appending(folder / "units.csv") as finished:
+        with open_for_appending(folder / "results.csv") as results, open_for_appending(folder / "units.csv") as finished:
             for future in tqdm(as_completed(futures), total=len(futures), desc="sweep", disable=not progress):
-                _check_in_place((folder / "results.csv", results), (folder / "units.csv", finished))
+                check_in_place((folder / "results.csv", results), (folder / "units.csv", finished))
                 try:
                     rows = future.result()
                 except KilledWorker:
                     raise SweepStateError(
                         f"the Dask workers died running {futures[future].key} (out of memory?); the finished units are "
                         "kept. Run the same command again, with fewer workers if it happens again.") from None
-                _append_unit(results, finished, futures[future].key, rows)
+                append_unit(results, finished, futures[future].key, rows)
         _sort_results(folder, config)
         for image, future in references.items():
             _, skipped = future.result()
