@@ -72,3 +72,35 @@ def test_a_unit_gives_the_same_rows_from_the_cache(grounder, monkeypatch):
     first = worker.run_unit(unit, config, (reference, {}), {})
     again = worker.run_unit(unit, config, (reference, {}), {})
     assert first == again and grounder.calls == 1 and len(first) == 1 and first[0]["value"] > 0
+
+
+def _objects_with(importances):
+    box = (0.0, 0.0, 2.0, 2.0)
+    return [SceneObject(i, f"o{i}", box, box_mask(box, 4, 4), importance=v) for i, v in enumerate(importances, 1)]
+
+
+def test_task_objects_are_those_above_the_largest_importance_drop():
+    ranked = _objects_with([0.9, 0.85, 0.3, 0.2])
+    assert [o.object_id for o in worker.task_objects(ranked)] == [1, 2]
+    assert [o.object_id for o in worker.task_objects(_objects_with([0.5, 0.5, 0.5]))] == [1, 2, 3]  # no drop: all
+
+
+class FixedRanking:
+    def __init__(self, importances):
+        self.importances = importances
+
+    def apply(self, objects):
+        ranked = [o.with_importance(v) for o, v in zip(objects, self.importances)]
+        return sorted(ranked, key=lambda o: -o.importance)
+
+
+def test_region_anchors_code_once_per_distinct_region_set(monkeypatch):
+    objects = _objects_with([1.0, 1.0, 1.0])
+    monkeypatch.setattr(worker, "_objects", lambda image, config: objects)
+    tasks = {"a": "task a", "b": "task b", "c": "task c"}
+    rankings = {"a": FixedRanking([0.9, 0.1, 0.1]), "b": FixedRanking([0.8, 0.2, 0.1]),  # both: object 1 alone
+                "c": FixedRanking([0.1, 0.2, 0.9])}  # object 3 alone
+    groups = worker._region_groups("x", None, tasks, rankings)
+    assert sorted(([o.object_id for o in regions], sorted(group)) for regions, group in groups) == [
+        ([1], ["a", "b"]), ([3], ["c"])]
+    assert worker._region_groups("x", None, tasks, {}) == [(objects, tasks)]  # no ranking: every object, once

@@ -161,10 +161,42 @@ def run_unit(unit, config, reference_pair, rankings: dict) -> list[dict]:
     if unit.codec == "sdcomp-lite":
         return _sdcomp_rows(unit, config, sample, tasks, task_references, rankings)
     codec = get_reference_codec(unit.codec)
-    regions = ([obj.mask if codec.region_masks else obj.box for obj in _objects(unit.image, config)]
-               if codec.uses_regions else [])
-    data, decoded = codec.round_trip(sample.image, unit.quality, unit.variant, regions)
     pixels = sample.image.shape[0] * sample.image.shape[1]
-    base = {"image": unit.image, "codec": unit.codec, "variant": unit.variant, "quality": unit.quality, "layers": 0,
-            "bytes": len(data), "bpp": 8 * len(data) / pixels}
-    return _score_rows(base, np.ascontiguousarray(decoded), tasks, task_references)
+    rows = []
+    groups = _region_groups(unit.image, config, tasks, rankings) if codec.uses_regions else [([], tasks)]
+    for objects, group in groups:
+        regions = [obj.mask if codec.region_masks else obj.box for obj in objects]
+        data, decoded = codec.round_trip(sample.image, unit.quality, unit.variant, regions)
+        base = {"image": unit.image, "codec": unit.codec, "variant": unit.variant, "quality": unit.quality, "layers": 0,
+                "bytes": len(data), "bpp": 8 * len(data) / pixels}
+        rows += _score_rows(base, np.ascontiguousarray(decoded), group, task_references)
+    return rows
+
+
+def task_objects(ordered: list[SceneObject]) -> list[SceneObject]:
+    """The objects a ranking puts first for its task: those above the largest drop in importance
+    (all of them when every importance is equal), in ranking order. ``ordered``: ``Ranking.apply``'s output.
+
+    A region-aware anchor (ROI-HEVC, prefilter + codec) gets these as its regions: the objects whose
+    layers the task's sdcomp-lite prefix reads before the rest of the picture.
+    """
+    from sdcomp_lite.coding.layered import importance_tiers
+
+    importances = [float(obj.importance) for obj in ordered]
+    if len(set(importances)) <= 1:
+        return list(ordered)
+    return [obj for obj, tier in zip(ordered, importance_tiers(importances, 2)) if tier == 0]
+
+
+def _region_groups(image: str, config, tasks: dict, rankings: dict) -> list[tuple[list[SceneObject], dict]]:
+    """(regions, tasks) pairs for a region-aware anchor: one round trip per distinct region set, each
+    task's :func:`task_objects`. Without rankings, every object of the photograph, once for all tasks."""
+    objects = _objects(image, config)
+    if not rankings:
+        return [(objects, tasks)]
+    groups: dict[tuple[int, ...], tuple[list[SceneObject], dict]] = {}
+    for name, task in tasks.items():
+        chosen = task_objects(rankings[name].apply(objects))
+        key = tuple(obj.object_id for obj in chosen)
+        groups.setdefault(key, (chosen, {}))[1][name] = task
+    return list(groups.values())
