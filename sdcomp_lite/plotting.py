@@ -29,7 +29,7 @@ from sdcomp_lite.types import SceneObject
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from sdcomp_lite.demo import ProgressiveStep
+    from sdcomp_lite.coding.progressive import ProgressiveStep
 
 # The object palette: Sasha Trubetskoy's 20 distinct colours without white, black and grey
 # (those are the background's, the preview's and the reference's), uint8 RGB. Ids 1..18 get
@@ -190,7 +190,7 @@ def show_progressive(steps: list[ProgressiveStep], columns: int = 3, size: float
 def progressive_strip(steps: list[ProgressiveStep], size: float = 2.4) -> Figure:
     """The README strip: one panel per prefix that changes the picture (:func:`~sdcomp_lite.demo.changed_steps`),
     each titled with its layers and bytes; a footnote names the layers left out. Returns a Figure."""
-    from sdcomp_lite.demo import changed_steps
+    from sdcomp_lite.coding.progressive import changed_steps
 
     shown = changed_steps(steps)
     skipped = [s for s in steps if s not in shown]
@@ -285,7 +285,7 @@ def show_object_vs_snr(sdcomp_steps: list[ProgressiveStep], jpeg_steps, budgets:
     """Object-scalable (sdcomp-lite prefixes, top row) against SNR-progressive (progressive JPEG scan
     prefixes, bottom row) at the same byte budgets, one column per budget: each panel shows the last
     prefix that fits. Returns a Figure."""
-    from sdcomp_lite.demo import last_within
+    from sdcomp_lite.coding.progressive import last_within
 
     figure = Figure(figsize=(size * len(budgets) + 0.6, 2 * size + 0.9))
     rows = (("sdcomp-lite\n(object-scalable)", sdcomp_steps), ("progressive JPEG\n(SNR-progressive)", jpeg_steps))
