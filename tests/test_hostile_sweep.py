@@ -459,3 +459,149 @@ def test_a_repeated_row_does_not_stand_in_for_a_missing_one(folder):
     (folder / "results.csv").write_bytes(b"\n".join(lines))
     state = _prepare_folder(folder, CONFIG)
     assert state.done == ALL - {victim} and any("will run again" in r for r in state.repairs)
+
+
+# -- checksums (issue 20 finding 1): edits of both files that agree, and numbers changed to other valid numbers --
+
+def _unit_lines(folder, key) -> list[bytes]:
+    return [line for line in _data_lines(folder) if _unit_of(line) == key]
+
+
+def _recount(folder, key, rows: int) -> None:
+    """Lower (or set) ``key``'s row count in units.csv, keeping its checksum: an edit that agrees with results.csv."""
+    lines = (folder / "units.csv").read_bytes().split(b"\n")
+    for index, line in enumerate(lines[1:-1], 1):
+        if _unit_of(line) == key:
+            lines[index] = _set(line, 4, str(rows).encode())
+    (folder / "units.csv").write_bytes(b"\n".join(lines))
+
+
+def _checksum_repairs(state) -> list[str]:
+    return [r for r in state.repairs if "do not match the checksum" in r]
+
+
+def test_rows_deleted_with_the_count_lowered_to_match_run_again(folder):
+    """Found by benchmarks/fuzz_configs.py (H3's 7 lost rows): a row deleted and the unit's count lowered to match."""
+    lines = (folder / "results.csv").read_bytes().split(b"\n")
+    victim = _unit_of(lines[1])
+    (folder / "results.csv").write_bytes(b"\n".join(lines[:1] + lines[2:]))
+    _recount(folder, victim, 1)
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == ALL - {victim}
+    assert len(_checksum_repairs(state)) == 1 and "1 work unit(s)" in _checksum_repairs(state)[0]
+    assert _unit_lines(folder, victim) == []
+
+
+def test_every_row_deleted_with_the_count_set_to_zero_runs_again(folder):
+    victim = _unit_of(_data_lines(folder)[0])
+    lines = (folder / "results.csv").read_bytes().split(b"\n")
+    (folder / "results.csv").write_bytes(b"\n".join([line for line in lines if not line or line == lines[0]
+                                                      or _unit_of(line) != victim] + ([b""] if lines[-1] else [])))
+    _recount(folder, victim, 0)
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == ALL - {victim} and _checksum_repairs(state)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda line: line.replace(b",miou,", b",mIoU,"),  # a metric renamed
+    lambda line: line.replace(b",0.5\r", b",0.75\r"),  # a score changed to another valid score
+    lambda line: _set(line, 5, b"999"),  # bytes changed to another whole number
+    lambda line: line.replace(b",0.5\r", b",0.50\r"),  # the same number written otherwise: not what the sweep wrote
+], ids=["metric", "value", "bytes", "spelling"])
+def test_a_row_edited_to_other_valid_values_runs_again(folder, edit):
+    lines = (folder / "results.csv").read_bytes().split(b"\n")
+    spot = next(i for i, line in enumerate(lines) if b",miou," in line)
+    victim, lines[spot] = _unit_of(lines[spot]), edit(lines[spot])
+    (folder / "results.csv").write_bytes(b"\n".join(lines))
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == ALL - {victim} and _checksum_repairs(state)
+    assert _unit_lines(folder, victim) == []
+
+
+@pytest.mark.parametrize("checksum", [b"", b"0" * 15, b"0" * 17, b"ABCDEF0123456789", b"xyz0123456789abc"])
+def test_a_malformed_checksum_is_an_invalid_line(folder, checksum):
+    lines = (folder / "units.csv").read_bytes().split(b"\n")
+    victim = _unit_of(lines[1])
+    lines[1] = lines[1].rsplit(b",", 1)[0] + b"," + checksum + b"\r"
+    (folder / "units.csv").write_bytes(b"\n".join(lines))
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == ALL - {victim} and any("units.csv: dropped 1 invalid" in r for r in state.repairs)
+
+
+def test_units_csv_records_the_checksum_of_each_units_rows(folder):
+    from sdcomp_lite.evaluation.results import WorkUnit, unit_checksum
+    from sdcomp_lite.evaluation.store import _fields
+
+    units = [_fields(line) for line in (folder / "units.csv").read_bytes().split(b"\n")[1:-1]]
+    assert len(units) == len(ALL)
+    for image, codec, variant, quality, rows, checksum in units:
+        mine = [_fields(line) for line in _unit_lines(folder, (image, codec, variant, int(quality)))]
+        assert int(rows) == len(mine) and checksum == unit_checksum(mine) == unit_checksum(mine[::-1])
+        unit = WorkUnit(image, codec, variant, int(quality))
+        assert checksum == unit_checksum([[row[c] for c in sweep.COLUMNS] for row in _rows(unit)])  # as written
+
+
+def _as_format_2(folder) -> None:
+    """Turn a finished folder into one a release before checksums wrote: units.csv without the column, format 2."""
+    lines = (folder / "units.csv").read_bytes().split(b"\n")
+    (folder / "units.csv").write_bytes(b"\n".join([line.rsplit(b",", 1)[0] + b"\r" if line else line for line in lines]))
+    run = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**run, "format_version": 2}, indent=1) + "\n")
+
+
+def test_a_folder_of_format_2_resumes_by_count_with_a_warning_and_gains_checksums(folder):
+    results = (folder / "results.csv").read_bytes()
+    _as_format_2(folder)
+    assert (folder / "units.csv").read_bytes().startswith(b"image,codec,variant,quality,rows\r\n")
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == ALL
+    assert any("verified by their row counts only" in r and "new folder" in r for r in state.repairs)
+    assert (folder / "results.csv").read_bytes() == results
+    assert (folder / "units.csv").read_bytes().startswith(b"image,codec,variant,quality,rows,checksum\r\n")
+    _write_run_file(folder, CONFIG, state)
+    assert json.loads((folder / "run.json").read_text())["format_version"] == sweep.FORMAT_VERSION == 3
+    assert _prepare_folder(folder, CONFIG).repairs == []  # upgraded: checked by checksum from now on
+
+
+def test_a_folder_of_format_2_still_drops_what_its_counts_catch(folder):
+    lines = (folder / "results.csv").read_bytes().split(b"\n")
+    victim = _unit_of(lines[3])
+    (folder / "results.csv").write_bytes(b"\n".join(lines[:3] + lines[4:]))
+    _as_format_2(folder)
+    state = _prepare_folder(folder, CONFIG)
+    assert state.done == ALL - {victim}
+
+
+def test_format_3_with_a_units_csv_of_format_2_is_refused(folder):
+    _as_format_2(folder)
+    run = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**run, "format_version": 3}))
+    before = _snapshot(folder)
+    with pytest.raises(SweepStateError, match="does not start with the header.*choose a new output folder"):
+        _prepare_folder(folder, CONFIG)
+    assert _snapshot(folder) == before
+
+
+@pytest.mark.parametrize("name", ["sweep_default", "sweep_heldout"])
+def test_the_committed_sweeps_of_format_2_resume_whole_and_report_alike(tmp_path, name):
+    """benchmarks/results' folders (format 2): every unit passes the count rule, results.csv is untouched, and
+    load_results and sweep_progress read them as before."""
+    import shutil
+    from pathlib import Path
+
+    from sdcomp_lite.evaluation.report import load_results, sweep_progress
+
+    source = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / name
+    if not (source / "run.json").is_file():
+        pytest.skip(f"{source} is not in this checkout")
+    folder = tmp_path / name
+    folder.mkdir()
+    for file in ("results.csv", "units.csv", "run.json"):
+        shutil.copy(source / file, folder / file)
+    config = SweepConfig.from_dict(json.loads((folder / "run.json").read_text())["config"])
+    rows, progress = load_results(folder / "results.csv"), sweep_progress(folder)
+    state = _prepare_folder(folder, config)
+    assert len(state.done) == len(work_units(config)) == progress[0] == progress[1]
+    assert (folder / "results.csv").read_bytes() == (source / "results.csv").read_bytes()
+    assert any("verified by their row counts only" in r for r in state.repairs)
+    assert load_results(folder / "results.csv") == rows and sweep_progress(folder) == progress
