@@ -10,8 +10,8 @@ from sdcomp_lite.exercises._base import NotYet, _call, _correct, _not_attempted,
 
 
 def solution_task_puts_first(label):
-    """A task for which the offline ranker puts the object called ``label`` first."""
-    return {"helmet": "Is the helmet visor reflective?", "face": "describe her face"}[label]
+    """A task for which the offline ranker puts the object called ``label`` first (the astronaut's found objects)."""
+    return {"chair": "Where could she sit down?", "face": "What colour are her eyes?"}[label]
 
 
 def check_task_puts_first(task, label: str, ranker, image, objects) -> None:
