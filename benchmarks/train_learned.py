@@ -4,7 +4,9 @@ A CompressAI ``FactorizedPrior(N, M)`` (default N = M = 32, about 167k parameter
 random patches of the four photographs in ``data/images/`` (random crops, random flips: the whole
 training set is four photographs, so this is a teaching-sized codec, not a competitive one), once
 per lambda, with the same seed. Each run is deterministic on one machine (a seeded local
-``torch.Generator`` for the patches, ``torch.manual_seed`` before the model is built, 2 threads).
+``torch.Generator`` for the patches, ``torch.manual_seed`` before the model is built, ``--threads``
+torch threads: 2 by default; the committed checkpoints used 1 each, three trained side by side on a busy
+shared 2-core machine, about 13 minutes of wall time each for 1,500 steps, as the manifest records).
 
 Writes ``sdcomp_lite/coding/weights/learned-<arch>-lambda<lambda>.pt`` (float16 weights plus the
 coding tables) and its entry in ``sdcomp_lite/coding/weights/manifest.json``: architecture, N, M,

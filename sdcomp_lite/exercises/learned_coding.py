@@ -60,7 +60,7 @@ def check_best_checkpoint(best_checkpoint, points) -> None:
         got = _call(best_checkpoint, points, lmbda)
         _require(got == expected,
                  f"at lambda = {lmbda} you choose {got!r}; cost = bpp + lambda * 255**2 * MSE is least for {expected!r}. "
-                 "MSE here is on the 0..255 scale divided by 255**2, as in training (pixels in [0, 1]).")
+                 "MSE here is on pixels in [0, 1], as in training.")
         chosen[lmbda] = got
     picked = sorted(set(chosen.values()), key=list(chosen.values()).index)
     _correct(f"as lambda grows from 0.0001 to 1 the choice moves from {picked[0]!r} to {picked[-1]!r}: "
