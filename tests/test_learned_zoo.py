@@ -148,3 +148,13 @@ def test_bad_training_arguments_raise():
         learned_zoo.build_model("transformer", 8, 8)
     with pytest.raises(InvalidParameterError, match="patch size"):
         learned_zoo.patch_batch([torch.zeros(3, 20, 20)], 32, 1, torch.Generator())
+
+
+def test_committed_checkpoints_are_a_transform_by_name_and_decode_without_the_model():
+    from sdcomp_lite import decode, encode, load_sample
+    from sdcomp_lite.coding.transforms import available_transforms
+
+    assert "learned:" in available_transforms()
+    sample = load_sample("chelsea")
+    encoded = encode(sample.image, list(sample.objects), transform="learned:factorized-lambda0.0130")
+    assert decode(encoded.data).image.shape == sample.image.shape  # the header names the checkpoint

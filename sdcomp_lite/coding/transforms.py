@@ -45,7 +45,19 @@ def _compressai(architecture: str, **options):
     return CompressAITransform.from_zoo(architecture, **options)
 
 
+def _learned(name: str):
+    """sdcomp-lite's own small CPU-trained model called ``name`` (``sdcomp_lite/coding/weights``)."""
+    from sdcomp_lite.coding.learned import CompressAITransform
+    from sdcomp_lite.coding.learned_zoo import load_learned
+
+    return CompressAITransform(load_learned(name), name)
+
+
 def _learned_in_header(label: str, **options):
+    from sdcomp_lite.coding.learned_zoo import available_learned
+
+    if label in available_learned() and not options:  # one of the committed checkpoints: decodable by name
+        return _learned(label)
     raise UnknownBackendError(
         f"this bitstream was coded with the learned transform 'ca:{label}'; decode it with the same model: "
         "decode(data, transform=CompressAITransform(model, label))."
@@ -60,6 +72,8 @@ TRANSFORMS.add("dct8", "8x8 block DCT + Gaussian model + CompressAI rANS: the gl
                lazy("sdcomp_lite.coding.dct", "DctTransform"))
 TRANSFORMS.add("compressai:", "a CompressAI zoo model, e.g. compressai:bmshj2018-hyperprior (needs weights)",
                _compressai, prefix=True)
+TRANSFORMS.add("learned:", "sdcomp-lite's small CPU-trained FactorizedPrior (teaching-sized; loses to AVIF), "
+               "e.g. learned:factorized-lambda0.0130", _learned, prefix=True)
 TRANSFORMS.add("ca:", "what a learned model writes in the header; decode with the model object", _learned_in_header,
                prefix=True)
 
