@@ -153,7 +153,7 @@ def run_config_case(case: Case, folder: Path) -> tuple[str, str]:
 def _fake_rows(unit) -> list[dict]:
     """Rows as worker.run_unit returns them: 1-3 per unit, depending on the unit."""
     count = 1 + (unit.quality + len(unit.variant)) % 3
-    layers = range(1, count + 1) if unit.codec == "sdcomp-lite" else [0] * count
+    layers = range(1, count + 1) if unit.ours else [0] * count
     return [{"image": unit.image, "codec": unit.codec, "variant": unit.variant, "quality": unit.quality, "layers": n,
              "bytes": 1000 + k, "bpp": 8 * (1000 + k) / 512**2, "task": "person-segmentation", "reference": "pseudo",
              "metric": f"m{k}", "value": 0.9999999999999999 - k / 7} for k, n in enumerate(layers)]
