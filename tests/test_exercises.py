@@ -58,6 +58,10 @@ _SWEEP_ROWS = [{"image": "astronaut", "codec": "sdcomp-lite", "variant": f"{rank
                for ranker, k in (("offline", 1), ("random", 2)) for q in (1, 2, 3) for n in (1, 2)]
 
 
+# 07's exercise 2: name -> (bpp, MSE on pixels in [0, 1])
+_CHECKPOINTS = {"a": (0.232, 302.6 / 255**2), "b": (0.345, 277.5 / 255**2), "c": (0.404, 291.9 / 255**2)}
+
+
 # name -> (check with the solution s, check with a wrong answer, check with the placeholder); each takes the context,
 # the first also the solution: the function the notebook's Solution block defines, run as pasted (_pasted_solution)
 CASES = {
@@ -168,6 +172,18 @@ CASES = {
         lambda c, s: ex.check_cheapest_setting(s(_SWEEP_ROWS, 0.8), _SWEEP_ROWS, 0.8),
         lambda c: ex.check_cheapest_setting((3, 2), _SWEEP_ROWS, 0.8),  # all layers: reaches 0.9, but dearer
         lambda c: ex.check_cheapest_setting(None, _SWEEP_ROWS, 0.8),
+    ),
+    "bits_per_pixel": (
+        lambda c, s: ex.check_bits_per_pixel(s),
+        lambda c: ex.check_bits_per_pixel(  # divides by the channels too
+            lambda likelihoods, shape: ex.solution_bits_per_pixel(likelihoods, shape) / 3),
+        lambda c: ex.check_bits_per_pixel(_nothing),
+    ),
+    "best_checkpoint": (
+        lambda c, s: ex.check_best_checkpoint(s, _CHECKPOINTS),
+        lambda c: ex.check_best_checkpoint(  # forgets the 255**2
+            lambda points, lmbda: min(points, key=lambda n: points[n][0] + lmbda * points[n][1]), _CHECKPOINTS),
+        lambda c: ex.check_best_checkpoint(_nothing, _CHECKPOINTS),
     ),
 }
 

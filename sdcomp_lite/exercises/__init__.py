@@ -40,6 +40,12 @@ from sdcomp_lite.exercises.grounding import (
     solution_face_pixels,
     solution_grabcut_box,
 )
+from sdcomp_lite.exercises.learned_coding import (
+    check_best_checkpoint,
+    check_bits_per_pixel,
+    solution_best_checkpoint,
+    solution_bits_per_pixel,
+)
 from sdcomp_lite.exercises.own_models import (
     SolutionKeywordRanker,
     check_keyword_ranker,
@@ -102,9 +108,15 @@ EXERCISE_NOTEBOOKS = {
     "ranking_bd_rate": "05_task_evaluation.ipynb",
     "cheapest_setting": "05_task_evaluation.ipynb",
     "keyword_ranker": "06_bring_your_own_models.ipynb",
+    "bits_per_pixel": "07_learned_coding.ipynb",
+    "best_checkpoint": "07_learned_coding.ipynb",
 }
 
 __all__ = [
+    "solution_bits_per_pixel",
+    "solution_best_checkpoint",
+    "check_bits_per_pixel",
+    "check_best_checkpoint",
     "BUDGET_BYTES",
     "EXERCISE_NOTEBOOKS",
     "FLAG_TASK",

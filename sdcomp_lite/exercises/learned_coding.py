@@ -26,8 +26,9 @@ def check_bits_per_pixel(bits_per_pixel) -> None:
 
     if _placeholder(bits_per_pixel, lambda f: f({"y": torch.full((1, 1, 2, 2), 0.5)}, (1, 3, 32, 32))):
         return _not_attempted("bits_per_pixel(likelihoods, image_shape) equal to the loss's rate term.")
-    torch.manual_seed(0)
-    models = {"factorized": build_model("factorized", 8, 8), "hyperprior": build_model("hyperprior", 8, 8)}
+    with torch.random.fork_rng(devices=[]):  # seeded models, the caller's generator untouched
+        torch.manual_seed(0)
+        models = {"factorized": build_model("factorized", 8, 8), "hyperprior": build_model("hyperprior", 8, 8)}
     generator = torch.Generator().manual_seed(1)
     for name, model in models.items():
         for shape in ((1, 3, 64, 64), (3, 3, 64, 128)):
