@@ -4,6 +4,7 @@ Every bad file or value raises SweepConfigError naming the key and what is allow
 so in one line and exits 2 (no traceback, no hang).
 """
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -146,3 +147,38 @@ def test_the_cli_says_it_in_one_line_and_exits_2(tmp_path, content, options, mat
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sdcomp-lite eval: error: ") and re.search(match, lines[0])
     assert not (tmp_path / "out").exists(), "nothing is created before the configuration is checked"
+
+
+def test_anchor_qualities_and_variants_narrow_each_anchors_grid():
+
+
+    config = SweepConfig(images=("chelsea",), tasks=("person-segmentation",), rankers=("offline",), sdcomp_qualities=(10,),
+                         codecs=("avif", "prefilter-avif", "jpeg"), anchor_qualities={"avif": [2, 10], "prefilter-avif": [5]},
+                         anchor_variants={"prefilter-avif": ["sigma=4"]})
+    planned = {(u.codec, u.variant, u.quality) for u in work_units(config)}
+    assert {(c, v, q) for c, v, q in planned if c == "avif"} == {("avif", "", 2), ("avif", "", 10)}
+    assert {(c, v, q) for c, v, q in planned if c == "prefilter-avif"} == {("prefilter-avif", "sigma=4", 5)}
+    assert len([p for p in planned if p[0] == "jpeg"]) == 8  # not named: its own full grid
+    assert SweepConfig.from_dict(json.loads(json.dumps(dataclasses.asdict(config)))) == config  # run.json round trip
+
+
+@pytest.mark.parametrize("bad", [{"anchor_qualities": {"webp": [2]}}, {"anchor_qualities": {"avif": [0]}},
+                                 {"anchor_qualities": {"avif": [2, 2]}}, {"anchor_qualities": [2]},
+                                 {"anchor_qualities": {"avif": 5}}, {"anchor_variants": {"avif": ["sigma=4"]}},
+                                 {"anchor_variants": {"prefilter-avif": ["sigma=5"]}}])
+def test_a_bad_anchor_grid_names_the_key(bad):
+    with pytest.raises(SweepConfigError, match="anchor_"):
+        SweepConfig(images=("chelsea",), codecs=("avif", "prefilter-avif"), **bad)
+
+
+def test_region_aware_anchors_are_given_the_first_rankers_rankings():
+    from sdcomp_lite.evaluation.sweep import WorkUnit, unit_rankings
+
+    config = SweepConfig(images=("chelsea",), tasks=("person-segmentation",), rankers=("offline", "area"),
+                         codecs=("avif", "prefilter-avif"))
+    rankings = {("chelsea", ranker, "find every person"): ranker for ranker in ("offline", "area")}
+    assert unit_rankings(WorkUnit("chelsea", "prefilter-avif", "sigma=4", 5), config, rankings) == {
+        "person-segmentation": "offline"}
+    assert unit_rankings(WorkUnit("chelsea", "avif", "", 5), config, rankings) == {}
+    assert unit_rankings(WorkUnit("chelsea", "sdcomp-lite", "area bs=1", 5), config, rankings) == {
+        "person-segmentation": "area"}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +84,10 @@ class SweepConfig:
     The background layer is coded at a background quality (only those <= the objects' quality; an
     empty tuple codes it at the objects' quality) and at 1 / scale of the resolution. ``mask_scale``
     and ``preview`` go to :func:`~sdcomp_lite.coding.encode` unchanged.
-    ``codecs``: the anchors (see ``REFERENCE_CODECS.available()``), each over its own qualities.
+    ``codecs``: the anchors (see ``REFERENCE_CODECS.available()``), each over its own qualities and
+    variants, unless ``anchor_qualities`` / ``anchor_variants`` (JSON objects, by codec name) narrow
+    them, e.g. ``{"avif": [2, 10, 40]}`` and ``{"prefilter-avif": ["sigma=4"]}``: a 128-photograph
+    sweep cannot afford every anchor's full grid.
     ``scheduler``: a Dask scheduler address; None starts a local cluster of ``workers`` processes.
     """
 
@@ -100,6 +103,8 @@ class SweepConfig:
     mask_scale: int = 8
     preview: bool = True
     codecs: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "roi-hevc")
+    anchor_qualities: dict[str, list[int]] = field(default_factory=dict, hash=False)
+    anchor_variants: dict[str, list[str]] = field(default_factory=dict, hash=False)
     scheduler: str | None = None
     workers: int = 2
 
@@ -109,6 +114,10 @@ class SweepConfig:
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
+        for name in ("anchor_qualities", "anchor_variants"):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
         problem = self.schema_error()
         if problem:
             raise SweepConfigError(f"sweep configuration: {problem}")
@@ -133,7 +142,10 @@ class SweepConfig:
                    _one_of(self.objects, "objects", tuple(dict.fromkeys(("annotations", *GROUNDERS.names()))), GROUNDERS),
                    _one_of(self.mask_scale, "mask_scale", SCALES),
                    _text(self.ranking_task, "'ranking_task'", 2000, optional=True),
-                   _scheduler(self.scheduler)]
+                   _scheduler(self.scheduler),
+                   _per_anchor(self.anchor_qualities, "anchor_qualities", self.codecs,
+                               lambda codec, value, key: _whole_list(value, key, range(1, 101), minimum=1)),
+                   _per_anchor(self.anchor_variants, "anchor_variants", self.codecs, _known_variants)]
         if not isinstance(self.preview, bool):
             checks.append(f"'preview' must be true or false (a JSON boolean, not a string or a number), got "
                           f"{_shown(self.preview)}")
@@ -254,6 +266,28 @@ def _one_of(value, key: str, allowed: tuple, registry=None) -> str:
     return ""
 
 
+def _per_anchor(value, key: str, codecs: tuple, check) -> str:
+    """A JSON object {codec name: list}: every key one of the sweep's ``codecs``, every list passing ``check``."""
+    if not isinstance(value, dict):
+        return f"'{key}' must be a JSON object {{codec name: list}}, got {_shown(value)}"
+    for codec, entries in value.items():
+        if codec not in codecs:
+            return f"'{key}' names {_shown(codec)}, which is not among 'codecs' ({', '.join(codecs)})"
+        problem = check(codec, entries, f"{key}[{codec!r}]")
+        if problem:
+            return problem
+    return ""
+
+
+def _known_variants(codec: str, value, key: str) -> str:
+    from sdcomp_lite.evaluation.codecs import get_reference_codec
+
+    variants = get_reference_codec(codec, check=False).variants
+    return _names(value, key, minimum=1) or next(
+        (f"'{key}' holds the unknown variant {_shown(v)}; {codec}'s variants: {', '.join(map(repr, variants))}"
+         for v in value if v not in variants), "")
+
+
 def _scheduler(address) -> str:
     """A Dask scheduler address: ``protocol://host:port`` (inproc:// addresses have no port) or ``host:port``."""
     if address is None:
@@ -316,7 +350,9 @@ def work_units(config: SweepConfig) -> list[WorkUnit]:
                   for q in config.sdcomp_qualities for variant in sdcomp_variants(config, q)]
         for name in config.codecs:
             codec = get_reference_codec(name, check=False)  # planning needs no ffmpeg; run_sweep checks
-            units += [WorkUnit(image, name, variant, q) for variant in codec.variants for q in codec.qualities]
+            variants = config.anchor_variants.get(name, tuple(codec.variants))
+            qualities = config.anchor_qualities.get(name, codec.qualities)
+            units += [WorkUnit(image, name, variant, q) for variant in variants for q in qualities]
     return units
 
 
@@ -326,11 +362,22 @@ def ranking_jobs(config: SweepConfig) -> list[tuple[str, str, str]]:
     return [(image, ranker, prompt) for image in config.images for ranker in config.rankers for prompt in prompts]
 
 
+def _uses_regions(codec: str) -> bool:
+    from sdcomp_lite.evaluation.codecs import get_reference_codec
+
+    return get_reference_codec(codec, check=False).uses_regions
+
+
 def unit_rankings(unit: WorkUnit, config: SweepConfig, rankings: dict) -> dict:
-    """The rankings (or their futures) an sdcomp-lite unit codes with, by task; {} for an anchor."""
-    if not unit.ours:
+    """The rankings (or their futures) an sdcomp-lite unit codes with, by task; for a region-aware
+    anchor (ROI-HEVC, prefilter + codec) the first ranker's, whose first objects are its regions
+    (``worker.task_objects``); {} for a plain codec."""
+    if unit.ours:
+        ranker, _ = parse_variant(unit.variant)
+    elif _uses_regions(unit.codec):
+        ranker = config.rankers[0]
+    else:
         return {}
-    ranker, _ = parse_variant(unit.variant)
     return {task: rankings[(unit.image, ranker, config.ranking_prompt(task))] for task in config.tasks}
 
 
