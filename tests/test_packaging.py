@@ -30,7 +30,8 @@ def test_pins_agree():
 def test_the_notebook_sequence_is_complete():
     names = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert names == ["00_quickstart", "01_grounding", "02_lmm_ranking", "03_structured_entropy_coding",
-                     "04_progressive_decoding", "05_task_evaluation", "06_bring_your_own_models"]
+                     "04_progressive_decoding", "05_task_evaluation", "06_bring_your_own_models",
+                     "07_learned_coding"]
 
 
 def test_readme_starts_with_the_two_commands_ci_runs():
