@@ -51,7 +51,8 @@ def test_a_good_server_answers_and_gets_the_key():
         assert request["headers"]["authorization"] == f"Bearer {KEY}"
         body = json.loads(request["body"])
         assert body["model"] == "m" and body["temperature"] == 0
-        assert body["messages"][1]["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
+        assert [m["role"] for m in body["messages"]] == ["user"]  # the shared client adds a system message only when asked
+        assert body["messages"][0]["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
 
 
 def test_chat_completion_is_one_call():
@@ -173,8 +174,11 @@ def test_a_garbage_base_url_is_refused_at_construction(url):
 def test_missing_settings_say_which_variables_to_set(monkeypatch):
     for name in ("SDCOMP_LMM_BASE_URL", "SDCOMP_LMM_MODEL", "SDCOMP_LMM_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(BackendUnavailableError, match="SDCOMP_LMM_BASE_URL"):
+    with pytest.raises(BackendUnavailableError, match="SDCOMP_LMM_BASE_URL") as caught:
         OpenAICompatibleRanker()
+    assert str(caught.value).startswith("the openai-compatible ranker needs a server")
+    with pytest.raises(BackendUnavailableError, match="^the captioner needs a server"):
+        OpenAICompatibleClient(purpose="the captioner")
     for bad in ({"timeout": 0}, {"timeout": float("inf")}, {"retries": -1}, {"retries": True}, {"backoff": -1}):
         with pytest.raises(InvalidParameterError):
             OpenAICompatibleClient("http://127.0.0.1:9/v1", "m", **bad)
@@ -200,14 +204,26 @@ def test_errors_are_package_errors():
     assert issubclass(HTTPError, SdcompError)
 
 
-def test_the_module_imports_neither_torch_nor_transformers_at_module_level():
-    """Issue 19: the CLI must start fast; torch loads only when a transformers ranker is built."""
+@pytest.mark.parametrize("module", ["sdcomp_lite.ranking.llm", "sdcomp_lite.lmm_client"])
+def test_the_module_imports_neither_torch_nor_transformers_at_module_level(module):
+    """Issue 19: the CLI must start fast; torch loads only when a transformers model is built."""
     import ast
+    import importlib
 
+    tree = ast.parse(Path(importlib.import_module(module).__file__).read_text())
+    top = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    names = {alias.name for node in top for alias in node.names} | {
+        node.module or "" for node in top if isinstance(node, ast.ImportFrom)}
+    assert not {name.split(".")[0] for name in names} & {"torch", "transformers"} and "sdcomp_lite.models" not in names
+
+
+def test_the_client_has_one_home_that_the_ranking_stage_re_exports():
+    """Issue 19: grounding (identify) and ranking share one client module instead of one stage importing the other."""
+    import sdcomp_lite.lmm_client as shared
     import sdcomp_lite.ranking.llm as llm
 
-    tree = ast.parse(Path(llm.__file__).read_text())
-    top = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    names = {alias.name.split(".")[0] for node in top for alias in node.names} | {
-        (node.module or "").split(".")[0] for node in top if isinstance(node, ast.ImportFrom)}
-    assert not names & {"torch", "transformers", "sdcomp_lite.models"} and "httpx" in names
+    for name in ("OpenAICompatibleClient", "HTTPError", "chat_completion", "image_data_url", "parse_chat_completion",
+                 "redact_url", "MAX_REPLY_BYTES"):
+        assert getattr(llm, name) is getattr(shared, name)
+    assert issubclass(llm.TransformersVLMRanker, shared.TransformersVLM)
+    assert "httpx" in Path(shared.__file__).read_text() and "import httpx" not in Path(llm.__file__).read_text()

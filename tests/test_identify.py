@@ -330,8 +330,9 @@ def test_unknown_and_unconfigured_identifiers_say_what_to_do(monkeypatch):
         get_identifier("clip")
     for variable in ("SDCOMP_LMM_BASE_URL", "SDCOMP_LMM_MODEL", "SDCOMP_LMM_API_KEY"):
         monkeypatch.delenv(variable, raising=False)
-    with pytest.raises(BackendUnavailableError, match="SDCOMP_LMM_BASE_URL"):
+    with pytest.raises(BackendUnavailableError, match="SDCOMP_LMM_BASE_URL") as caught:
         get_identifier("openai-compatible")
+    assert str(caught.value).startswith("the openai-compatible identifier needs a server")  # not "the ... ranker"
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ an open-vocabulary grounder (OWLv2, Grounding DINO) then finds those names in th
 
 - ``offline``: the labels the offline grounder finds (no model to bring; the detector's vocabulary);
 - ``openai-compatible``: any chat-completions server (Ollama, vLLM, llama.cpp, ...) through the
-  ranking stage's client (:class:`sdcomp_lite.ranking.llm.OpenAICompatibleClient`);
+  client the ranking stage also uses (:class:`sdcomp_lite.lmm_client.OpenAICompatibleClient`);
 - ``transformers-vlm``: a vision-language chat model in this process
-  (:class:`sdcomp_lite.ranking.llm.TransformersVLMRanker`).
+  (:class:`sdcomp_lite.lmm_client.TransformersVLM`).
 
 The model backends send :data:`IDENTIFY_PROMPT` (after :data:`IDENTIFY_SYSTEM_PROMPT`) and read the reply with
 :func:`parse_identify_reply`, which treats the reply as untrusted text (bounded work, capped
@@ -282,7 +282,7 @@ class OfflineIdentifier:
 
 class ModelIdentifier:
     """Asks a model for the objects it sees through ``ask(pil_image, prompt) -> str`` (a client of
-    :mod:`sdcomp_lite.ranking.llm` with :data:`IDENTIFY_SYSTEM_PROMPT` as its system message)."""
+    :mod:`sdcomp_lite.lmm_client` with :data:`IDENTIFY_SYSTEM_PROMPT` as its system message)."""
 
     def __init__(self, ask: Callable[[Image.Image, str], str], name: str, client=None) -> None:
         self.ask = ask
@@ -302,18 +302,18 @@ class ModelIdentifier:
 
 def _openai_compatible(base_url: str | None = None, model: str | None = None, api_key: str | None = None,
                        **options) -> ModelIdentifier:
-    """The chat-completions client of the ranking stage (timeouts, size caps, key handling), asked to identify."""
-    from sdcomp_lite.ranking.llm import OpenAICompatibleClient
+    """The shared chat-completions client (timeouts, size caps, key handling), asked to identify."""
+    from sdcomp_lite.lmm_client import OpenAICompatibleClient
 
-    client = OpenAICompatibleClient(base_url, model, api_key, **options)
+    client = OpenAICompatibleClient(base_url, model, api_key, purpose="the openai-compatible identifier", **options)
     return ModelIdentifier(partial(client.ask, system=IDENTIFY_SYSTEM_PROMPT), "openai-compatible", client)
 
 
 def _transformers_vlm(model: str, **options) -> ModelIdentifier:
     """A vision-language model in this process (greedy decoding), asked to identify."""
-    from sdcomp_lite.ranking.llm import TransformersVLMRanker
+    from sdcomp_lite.lmm_client import TransformersVLM
 
-    vlm = TransformersVLMRanker(model, **options)
+    vlm = TransformersVLM(model, **options)
     return ModelIdentifier(partial(vlm.ask, system=IDENTIFY_SYSTEM_PROMPT), "transformers-vlm", vlm)
 
 
