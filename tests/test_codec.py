@@ -212,6 +212,21 @@ def test_decode_parameters_are_checked(scene):
         decode(data, transform=DctTransform())
 
 
+def test_the_encoded_image_instead_of_its_bytes_is_refused_with_what_to_pass(scene):
+    """Issue 19 review: decode(encoded) raised a bare TypeError from the container; bytes(5) was five zero bytes."""
+    image, objects = scene
+    encoded = encode(image, objects)
+    for read in (decode, lambda d: next(decode_progressive(d)), inspect, read_header):
+        with pytest.raises(InvalidParameterError, match=r"got EncodedImage: pass encoded\.data"):
+            read(encoded)
+        for bad in (5, "SDCL", None, [83, 68, 67, 76]):
+            with pytest.raises(InvalidParameterError, match=f"a bitstream is bytes, got {type(bad).__name__}"):
+                read(bad)
+    for same in (bytearray(encoded.data), memoryview(encoded.data)):  # bytes-like inputs still work
+        assert np.array_equal(decode(same).image, decode(encoded.data).image)
+    assert inspect(bytearray(encoded.data)) == inspect(encoded.data)
+
+
 def test_truncated_file_decodes_complete_layers(scene):
     image, objects = scene
     encoded = encode(image, objects)

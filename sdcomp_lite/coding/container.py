@@ -37,6 +37,7 @@ from sdcomp_lite.errors import (
     BadMagicError,
     CorruptBitstreamError,
     ImageTooLargeError,
+    InvalidParameterError,
     TruncatedBitstreamError,
     UnsupportedVersionError,
 )
@@ -167,9 +168,15 @@ def unpack(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
     """Parse and check the header and layer table; payloads are checked when read.
 
     Raises :class:`BadMagicError`, :class:`TruncatedBitstreamError`, :class:`UnsupportedVersionError`,
-    :class:`CorruptBitstreamError` or :class:`ImageTooLargeError` (more than ``max_pixels`` pixels).
+    :class:`CorruptBitstreamError` or :class:`ImageTooLargeError` (more than ``max_pixels`` pixels);
+    :class:`InvalidParameterError` when ``data`` is not bytes-like (an ``EncodedImage``: pass ``encoded.data``).
     """
-    data = bytes(data)
+    try:  # bytes, bytearray, memoryview; never bytes(5) (five zero bytes) or bytes("SDCL")
+        data = memoryview(data).tobytes()
+    except TypeError:
+        hint = "encoded.data (the EncodedImage's bytes)" if hasattr(data, "data") else "the file's bytes"
+        raise InvalidParameterError(f"a bitstream is bytes, got {type(data).__name__}: pass {hint}, e.g. "
+                                    "decode(encoded.data) or decode(Path('x.sdc').read_bytes()).") from None
     if data[: len(MAGIC)] != MAGIC[: len(data)]:
         raise BadMagicError("not an sdcomp-lite bitstream: it does not start with b'SDCL'.")
     if len(data) > len(MAGIC) and data[len(MAGIC)] != VERSION:

@@ -467,6 +467,8 @@ def decode(
     warning says so. A layer whose CRC fails raises :class:`CorruptBitstreamError`, naming how
     many layers before it are intact (decode those with ``layers=`` that number). A file whose
     image has more than ``max_pixels`` pixels raises :class:`ImageTooLargeError` before any work.
+    ``data`` is bytes-like (``encoded.data``, a file's bytes); anything else, an ``EncodedImage`` included,
+    raises :class:`InvalidParameterError` saying what to pass.
     """
     parsed, coder = _decoder(data, transform, max_pixels)
     requested = len(parsed.layers) if layers is None else _whole_number(layers, "layers", 0, len(parsed.layers))
