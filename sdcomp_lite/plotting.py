@@ -40,9 +40,12 @@ PALETTE = np.array(
      [128, 128, 0], [255, 225, 25], [250, 190, 212], [220, 190, 255], [170, 255, 195], [255, 215, 180]],
     dtype=np.float64,
 )
-# The codec palette (Paul Tol's "muted" scheme): codecs and anchors in comparisons, never objects.
-# Every colour is at least 50 (of 255, RGB distance) from every object colour (tests/test_plotting.py).
-CODEC_PALETTE = ("#332288", "#117733", "#44aa99", "#88ccee", "#ddcc77", "#cc6677", "#aa4499", "#882255")
+# The codec palette: codecs and anchors in comparisons, never objects. Paul Tol's "muted" scheme, then
+# colours of his other schemes, each the farthest from those before it, so that a sweep's 9 anchors and its
+# rankers' families each have one (evaluation/figures.py). Every colour is at least 50 (of 255, RGB distance)
+# from every object colour and from the layers' greys and white (tests/test_plotting.py, tests/test_report.py).
+CODEC_PALETTE = ("#332288", "#117733", "#44aa99", "#88ccee", "#ddcc77", "#cc6677", "#aa4499", "#882255",
+                 "#aaaa00", "#cc3311", "#33bbee", "#666633", "#9b8ac4", "#ee99aa", "#a50026", "#004488")
 BACKGROUND_COLOUR = (0.55, 0.55, 0.55)  # id 0, the background layer
 PREVIEW_COLOUR = (0.8, 0.8, 0.8)  # the preview layer (also id 0 in the table)
 REFERENCE_COLOUR = (1.0, 1.0, 1.0)  # reference objects (annotations) beside found ones: white, dashed

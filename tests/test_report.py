@@ -49,10 +49,29 @@ def test_zoom_is_on_the_anchors_scores_and_saturated_anchors_show_everything():
 
 
 def test_every_family_has_one_colour_in_every_figure():
-    anchors = ["jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "roi-hevc"]
-    colours = [family_colour(name) for name in anchors + ["sdcomp-lite (offline)", "sdcomp-lite (random)"]]
-    assert len(set(colours)) == len(colours)
+    from sdcomp_lite.evaluation.codecs import REFERENCE_CODECS
+    from sdcomp_lite.ranking.registry import RANKERS
+
+    families = [*REFERENCE_CODECS.names(), *(f"sdcomp-lite ({ranker})" for ranker in RANKERS.names())]
+    colours = [family_colour(name) for name in families]
+    assert len(set(colours)) == len(colours), "every anchor and every ranker's family has its own colour"
     assert family_colour("sdcomp-lite (offline)") == "#000000" and family_colour("jpeg") == family_colour("jpeg")
+
+
+def test_curve_families_never_take_an_object_colour():
+    """Anchors took the object palette (jpeg drew in object 1's red): families use the codec palette."""
+    import numpy as np
+    from matplotlib.colors import to_rgb
+
+    from sdcomp_lite.evaluation.codecs import REFERENCE_CODECS
+    from sdcomp_lite.plotting import BACKGROUND_COLOUR, CODEC_PALETTE, PALETTE, PREVIEW_COLOUR, REFERENCE_COLOUR
+    from sdcomp_lite.ranking.registry import RANKERS
+
+    taken = np.vstack([PALETTE / 255, [BACKGROUND_COLOUR, PREVIEW_COLOUR, REFERENCE_COLOUR]])
+    families = [*REFERENCE_CODECS.names(), *(f"sdcomp-lite ({ranker})" for ranker in RANKERS.names()), "no-such-codec"]
+    for colour in [*CODEC_PALETTE, *map(family_colour, families)]:
+        assert np.sqrt(((taken - np.array(to_rgb(colour))) ** 2).sum(axis=1)).min() * 255 >= 50, colour
+    assert {family_colour(name) for name in families} - {"#000000"} <= set(CODEC_PALETTE)
 
 
 def test_rd_figure_is_zoomed_names_every_anchor_and_says_what_it_cut_off():

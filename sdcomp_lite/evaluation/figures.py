@@ -19,23 +19,23 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from sdcomp_lite.evaluation.bdrate import Point, bd_rate, monotone_fit
 from sdcomp_lite.evaluation.rates import curves, family_order, headline_metric, settings_points
 from sdcomp_lite.evaluation.results import OURS, family, is_ours
+from sdcomp_lite.plotting import codec_colour
 
-# One colour per curve family in every figure: anchors in the anchor registry's order, sdcomp-lite's
-# rankers in the ranker registry's order (the offline ranker black).
-_ANCHOR_PALETTE = ("#e6194b", "#f58231", "#3cb44b", "#911eb4", "#42d4f4", "#4363d8", "#f032e6", "#9a6324", "#808000")
-_SDCOMP_PALETTE = ("#000000", "#469990", "#800000", "#000075", "#9a6324", "#808000", "#555555")
+OFFLINE_COLOUR = "#000000"  # sdcomp-lite with the offline ranker, the curve each figure is about
 
 
 def family_colour(name: str) -> str:
-    """The colour of a curve family (``"jpeg"``, ``"sdcomp-lite (offline)"``) in every RD figure."""
+    """The colour (hex) of a curve family (``"jpeg"``, ``"sdcomp-lite (offline)"``) in every RD figure: the
+    offline sdcomp-lite black, the others the codec palette (:func:`~sdcomp_lite.plotting.codec_colour`, never an
+    object's colour) in one order: the anchors in the anchor registry's order, then sdcomp-lite's other rankers in
+    the ranker registry's order."""
     from sdcomp_lite.evaluation.codecs import REFERENCE_CODECS
     from sdcomp_lite.ranking.registry import RANKERS
 
-    if is_ours(name):
-        ranker, names, palette = name[len(OURS) + 2:-1], RANKERS.names(), _SDCOMP_PALETTE
-    else:
-        ranker, names, palette = name, REFERENCE_CODECS.names(), _ANCHOR_PALETTE
-    return palette[names.index(ranker) % len(palette)] if ranker in names else palette[-1]
+    if name == f"{OURS} (offline)":
+        return OFFLINE_COLOUR
+    families = (*REFERENCE_CODECS.names(), *(f"{OURS} ({ranker})" for ranker in RANKERS.names() if ranker != "offline"))
+    return codec_colour(name, families)
 
 
 def zoom_limits(fronts: dict[str, list[Point]], extra: dict[str, list[Point]] | None = None,
@@ -154,8 +154,8 @@ def fronts_figure(rows: list[dict], task: str, image: str, test: str = f"{OURS} 
             ax.plot(*zip(*setting), ".", color="0.6", markersize=5, label="every point" if index == 0 else None)
             ax.plot(*zip(*monotone_fit(setting)), "-", color="0.6", linewidth=0.7, alpha=0.6,
                     label="one setting's monotone fit" if index == 0 else None)
-        ax.plot(*zip(*raw_fronts[test]), "o", color="#e6194b", markersize=10, markerfacecolor="none", markeredgewidth=1.5,
-                label=f"{test}: raw Pareto front")
+        ax.plot(*zip(*raw_fronts[test]), "o", color=family_colour(test), markersize=10, markerfacecolor="none",
+                markeredgewidth=1.5, label=f"{test}: raw Pareto front")
         ax.plot(*zip(*smoothed[test]), "-s", color=family_colour(test), linewidth=2.8, markersize=4,
                 label=f"{test}: smoothed front")
         limits = None
