@@ -24,6 +24,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from sdcomp_lite.coding.layer_table import layer_name
+from sdcomp_lite.evaluation.results import OURS
 from sdcomp_lite.types import SceneObject
 
 if TYPE_CHECKING:
@@ -325,7 +326,7 @@ def show_time_to_answer(rows: list[dict], rate_kbps: int, ax: Axes | None = None
         seconds.setdefault(r["codec"], {})[r["image"]] = float(r["total_s"])
     codecs = sorted(seconds, key=lambda c: np.median(list(seconds[c].values())), reverse=True)
     for y, codec in enumerate(codecs):
-        ours = codec.startswith("sdcomp-lite")
+        ours = codec.startswith(OURS)  # "sdcomp-lite", "sdcomp-lite + preview"
         ax.barh(y, np.median(list(seconds[codec].values())), color=OURS_COLOUR if ours else "0.8", height=0.6)
     for marker, image in zip("osD^v", images):
         ax.plot([seconds[c].get(image, np.nan) for c in codecs], range(len(codecs)), marker, color="black",

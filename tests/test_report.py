@@ -131,3 +131,14 @@ def test_tables_summary_and_csv_come_from_one_computation(tmp_path):
     changed = [replace(rates[0], value=rates[0].value + 1)] + rates[1:]
     assert written_disagreements(tmp_path, changed) == [("astronaut", TASK, "sdcomp-lite (offline)", "jpeg", "smoothed")]
     assert written_disagreements(tmp_path / "nowhere", rates) is None
+
+
+def test_the_codec_name_has_one_home():
+    """Issue 19 item 3: results rows name sdcomp-lite through results.OURS; no evaluation module spells it again."""
+    from pathlib import Path
+
+    import sdcomp_lite.evaluation as evaluation
+
+    spelled = [path.name for path in Path(evaluation.__file__).parent.glob("*.py")
+               if path.name != "results.py" and '"sdcomp-lite"' in path.read_text(encoding="utf-8")]
+    assert spelled == []

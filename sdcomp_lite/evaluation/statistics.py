@@ -28,6 +28,7 @@ import numpy as np
 
 from sdcomp_lite.errors import DataFileError, InvalidParameterError
 from sdcomp_lite.evaluation.bdrate import METHODS, BDResult, Point, bd_rate, check_method, raw_front, smoothed_front
+from sdcomp_lite.evaluation.results import OURS
 
 BOOTSTRAP_SAMPLES = 10_000
 CONFIDENCE = 0.95
@@ -272,7 +273,7 @@ def summarize(rows: Iterable[Mapping], anchors: Sequence[str] | None = None, tes
     skipped = dict(skipped or {})
     images = sorted(set(images) | {key.rsplit("/", 1)[0] for key in skipped})
     anchors = anchor_families(rows) if anchors is None else tuple(anchors)
-    all_tests = sorted({family(r) for r in rows if r["codec"] == "sdcomp-lite"})
+    all_tests = sorted({family(r) for r in rows if r["codec"] == OURS})
     tests = all_tests if tests is None else tuple(tests)
     summaries = []
     for task, metric in metrics.items():

@@ -158,7 +158,7 @@ def run_unit(unit, config, reference_pair, rankings: dict) -> list[dict]:
     task_references, _ = reference_pair
     sample = _sample(unit.image)
     tasks = {name: _task(name) for name in config.tasks if name in task_references}
-    if unit.codec == "sdcomp-lite":
+    if unit.ours:
         return _sdcomp_rows(unit, config, sample, tasks, task_references, rankings)
     codec = get_reference_codec(unit.codec)
     pixels = sample.image.shape[0] * sample.image.shape[1]

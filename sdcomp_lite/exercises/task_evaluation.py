@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sdcomp_lite.evaluation.results import OURS
 from sdcomp_lite.exercises._base import _call, _correct, _not_attempted, _placeholder, _require
 
 
@@ -95,7 +96,7 @@ def check_cheapest_setting(answer, rows, threshold: float = 0.95) -> None:
     _require(len(answer) == 2, f"answer with two numbers (quality, layers); got {answer!r}.")
     quality, layers = (int(v) for v in answer)
     expected = solution_cheapest_setting(rows, threshold)
-    mine = [r for r in rows if r["codec"] == "sdcomp-lite" and r["variant"].startswith("offline")
+    mine = [r for r in rows if r["codec"] == OURS and r["variant"].startswith("offline")
             and r["metric"] == "miou" and (r["quality"], r["layers"]) == (quality, layers)]
     _require(bool(mine), f"the offline ranking has no point at quality {quality} with {layers} layers.")
     _require(mine[0]["value"] >= threshold,
@@ -103,6 +104,6 @@ def check_cheapest_setting(answer, rows, threshold: float = 0.95) -> None:
     _require((quality, layers) == expected,
              f"quality {quality} with {layers} layers reaches {mine[0]['value']:.3f} at {mine[0]['bpp']:.3f} bpp, "
              "but a cheaper point also reaches the target. Look at every (quality, layers), not only all layers.")
-    total = max(r["layers"] for r in rows if r["codec"] == "sdcomp-lite" and r["quality"] == quality)
+    total = max(r["layers"] for r in rows if r["codec"] == OURS and r["quality"] == quality)
     _correct(f"quality {quality}, {layers} layers, {mine[0]['bpp']:.3f} bpp: "
              + (f"a prefix of {layers} of {total} layers." if layers < total else "the whole file."))
