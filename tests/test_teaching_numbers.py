@@ -102,7 +102,7 @@ def test_lab1_prefix_numbers_are_notebook_04s():
     person_bytes, person_face = rows["2"]
     whole_bytes = max(size for size, _ in rows.values())
     text = _text()
-    claim = (f"on the preview alone (layer 0, {preview_bytes:,} bytes) face detection's AP50 is {preview_face:.3f}; "
+    claim = (f"on the preview alone (layer 1, {preview_bytes:,} bytes) face detection's AP50 is {preview_face:.3f}; "
              f"with the person's layer ({person_bytes:,} of the file's {whole_bytes:,} bytes) it is {person_face:.3f}")
     assert claim in text
     assert preview_face == 0.0 and person_face == 1.0  # what the sentence teaches
