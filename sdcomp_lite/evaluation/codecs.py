@@ -61,7 +61,7 @@ import numpy as np
 from PIL import Image
 
 from sdcomp_lite.errors import BackendUnavailableError, InvalidObjectError, InvalidParameterError, UnknownBackendError
-from sdcomp_lite.registry import Registry
+from sdcomp_lite.registry import Registry, lazy  # noqa: F401 (lazy: an anchor in its own module is one registry line)
 from sdcomp_lite.types import box_mask
 
 Box = tuple[float, float, float, float]  # (x0, y0, x1, y1) in pixels, x1 and y1 exclusive

@@ -30,7 +30,7 @@ from PIL import Image
 
 from sdcomp_lite.errors import SdcompError
 from sdcomp_lite.grounding.base import Grounder, rgb_array
-from sdcomp_lite.registry import Registry
+from sdcomp_lite.registry import Registry, lazy  # noqa: F401 (lazy: an identifier in its own module is one registry line)
 from sdcomp_lite.types import SceneObject
 
 IDENTIFY_SYSTEM_PROMPT = "You help an image codec decide what to look for. You name the objects you see in an image."
