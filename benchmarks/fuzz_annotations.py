@@ -15,7 +15,6 @@ A case is rebuilt with AnnotationCaseMaker(seed).case(index).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -33,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fuzzing pool is a test tool
 from fuzz_images import markdown  # noqa: E402
 from fuzzing import Case, DecodePool, summarise  # noqa: E402
+from fuzzing.runner import fuzz_arguments  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HEIGHT, WIDTH = 48, 64
@@ -209,14 +209,7 @@ WHAT = ("Each case is one structure-aware mutation of a valid COCO file (a polyg
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=3000)
-    parser.add_argument("--seed", type=int, default=1, help="fuzzing seed (the test uses 0)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=5.0, help="CPU seconds per case")
-    parser.add_argument("--memory-mib", type=int, default=1024, help="address space per worker above its baseline")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = fuzz_arguments(__doc__.splitlines()[0], 3000, RESULTS)
     summary = run(args.cases, args.seed, args.workers, args.timeout, args.memory_mib)
     page = markdown(summary, "Fuzzing the annotation readers", "benchmarks/fuzz_annotations.py", WHAT)
     args.out.mkdir(parents=True, exist_ok=True)

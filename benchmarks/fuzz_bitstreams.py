@@ -13,7 +13,6 @@ Run from the repository root:  nice -n 10 python benchmarks/fuzz_bitstreams.py -
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -27,6 +26,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fuzzing cases are test tools, not the package
 from fuzzing import BUG_OUTCOMES, OUTCOMES, Case, CaseMaker, DecodePool, seed_files, summarise  # noqa: E402
 from fuzzing.crafted import CRAFTED  # noqa: E402
+from fuzzing.runner import fuzz_arguments  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -104,14 +104,7 @@ def markdown(summary: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=1, help="fuzzing seed (the CI test uses 0)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=5.0, help="CPU seconds per case")
-    parser.add_argument("--memory-mib", type=int, default=1024, help="address space per worker above its baseline")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = fuzz_arguments(__doc__.splitlines()[0], 10_000, RESULTS)
     summary = run(args.cases, args.seed, args.workers, args.timeout, args.memory_mib)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "fuzz_bitstreams.json").write_text(json.dumps(summary, indent=1) + "\n")

@@ -16,7 +16,6 @@ A case is rebuilt with ImageCaseMaker(seed_images(), seed).case(index).
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import platform
@@ -34,6 +33,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fuzzing pool is a test tool
 from fuzzing import BUG_OUTCOMES, OUTCOMES, Case, DecodePool, summarise  # noqa: E402
+from fuzzing.runner import fuzz_arguments  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PIXEL_BUDGET = 4096 * 4096  # the command line's default --max-pixels
@@ -290,14 +290,7 @@ WHAT = ("Each case is one structure-aware mutation of a small real image file (1
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=3000)
-    parser.add_argument("--seed", type=int, default=1, help="fuzzing seed (the test uses 0)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=5.0, help="CPU seconds per case")
-    parser.add_argument("--memory-mib", type=int, default=1024, help="address space per worker above its baseline")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = fuzz_arguments(__doc__.splitlines()[0], 3000, RESULTS)
     summary = run(args.cases, args.seed, args.workers, args.timeout, args.memory_mib)
     page = markdown(summary, "Fuzzing the image reader", "benchmarks/fuzz_images.py", WHAT)
     args.out.mkdir(parents=True, exist_ok=True)

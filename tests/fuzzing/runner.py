@@ -14,6 +14,7 @@ CPU time, not wall time, is what counts on a busy machine; a worker that stays b
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import os
 import resource
@@ -321,3 +322,15 @@ def summarise(outcomes: Sequence[Outcome]) -> dict:
         "bugs": [{"index": r.case.index, "kind": r.case.kind, "seed_file": r.case.seed_file, "bytes": len(r.case.data),
                   "outcome": r.outcome, "detail": r.detail, "trace": r.trace} for r in outcomes if r.is_bug],
     }
+
+
+def fuzz_arguments(description: str, cases: int, results) -> argparse.Namespace:
+    """The command line every guarded fuzzing benchmark shares: cases, seed, workers, CPU and memory limits, output folder."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--cases", type=int, default=cases)
+    parser.add_argument("--seed", type=int, default=1, help="fuzzing seed (the tests use 0)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=5.0, help="CPU seconds per case")
+    parser.add_argument("--memory-mib", type=int, default=1024, help="address space per worker above its baseline")
+    parser.add_argument("--out", type=type(results), default=results)
+    return parser.parse_args()
