@@ -34,7 +34,7 @@ import torch
 from sdcomp_lite import encode, list_samples, load_sample
 from sdcomp_lite.coding import decode
 from sdcomp_lite.coding.image_coders import AVIF_SPEED
-from sdcomp_lite.coding.learned_zoo import available_learned, image_tensor, load_learned
+from sdcomp_lite.coding.learned_zoo import available_learned, load_learned, whole_image_round_trip
 from sdcomp_lite.errors import DataFileError
 from sdcomp_lite.evaluation.bdrate import bd_rate
 from sdcomp_lite.evaluation.codecs import get_reference_codec
@@ -46,23 +46,11 @@ AVIF_QUALITIES = (10, 25, 40, 55, 70, 85)
 DCT8_QUALITIES = (10, 30, 55, 85)
 
 
-def code_learned(model: torch.nn.Module, image: np.ndarray) -> tuple[int, np.ndarray]:
-    """Whole-image round trip through a CompressAI model: (bytes of its strings, decoded uint8 (H, W, 3))."""
-    stride = model.downsampling_factor
-    height, width = image.shape[:2]
-    padded = np.pad(image, ((0, -height % stride), (0, -width % stride), (0, 0)), mode="edge")
-    with torch.no_grad():
-        out = model.compress(image_tensor(padded)[None])
-        x_hat = model.decompress(out["strings"], out["shape"])["x_hat"]
-    decoded = np.rint(x_hat[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255).astype(np.uint8)[:height, :width]
-    return sum(len(s[0]) for s in out["strings"]), decoded
-
-
 def measure(image: np.ndarray, models: dict[str, torch.nn.Module]) -> list[tuple[str, str, int, float]]:
     """(codec, setting, bytes, PSNR dB) of every codec and setting on one uint8 (H, W, 3) image."""
     rows = []
     for name, model in models.items():
-        nbytes, decoded = code_learned(model, image)
+        nbytes, decoded = whole_image_round_trip(model, image)
         rows.append(("learned", name, nbytes, psnr(image, decoded)))
     jpeg = get_reference_codec("jpeg")
     for quality in JPEG_QUALITIES:

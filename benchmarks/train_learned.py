@@ -30,7 +30,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sdcomp_lite.coding.learned_zoo import WEIGHTS_DIR, build_model, image_tensor, round_to_half, save_checkpoint, train
+from sdcomp_lite.coding.learned_zoo import (
+    WEIGHTS_DIR,
+    build_model,
+    image_tensor,
+    round_to_half,
+    save_checkpoint,
+    train,
+    whole_image_round_trip,
+)
 from sdcomp_lite.metrics import psnr
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "images"
@@ -48,15 +56,8 @@ def code_image(model: torch.nn.Module, image: np.ndarray) -> tuple[float, float]
     The image is padded (edge) to a multiple of the model's downsampling factor; the rate counts
     every string's bytes, and the PSNR is measured on the original pixels only.
     """
-    stride = model.downsampling_factor
-    height, width = image.shape[:2]
-    padded = np.pad(image, ((0, -height % stride), (0, -width % stride), (0, 0)), mode="edge")
-    with torch.no_grad():
-        out = model.compress(image_tensor(padded)[None])
-        x_hat = model.decompress(out["strings"], out["shape"])["x_hat"]
-    nbytes = sum(len(s[0]) for s in out["strings"])
-    decoded = np.rint(x_hat[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255).astype(np.uint8)[:height, :width]
-    return 8 * nbytes / (height * width), psnr(image, decoded)
+    nbytes, decoded = whole_image_round_trip(model, image)
+    return 8 * nbytes / (image.shape[0] * image.shape[1]), psnr(image, decoded)
 
 
 def train_one(architecture: str, n: int, m: int, lmbda: float, steps: int, patch: int, batch: int, seed: int,

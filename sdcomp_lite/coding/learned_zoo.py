@@ -69,6 +69,19 @@ def image_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(image, np.uint8)).permute(2, 0, 1).float() / 255.0
 
 
+def whole_image_round_trip(model: torch.nn.Module, image: np.ndarray) -> tuple[int, np.ndarray]:
+    """Code ``image`` (uint8 (H, W, 3)) with ``model.compress`` / ``decompress``: (bytes of its strings, decoded
+    uint8 (H, W, 3)). The image is padded (edge) to a multiple of the model's downsampling factor."""
+    stride = model.downsampling_factor
+    height, width = image.shape[:2]
+    padded = np.pad(image, ((0, -height % stride), (0, -width % stride), (0, 0)), mode="edge")
+    with torch.no_grad():
+        out = model.compress(image_tensor(padded)[None])
+        x_hat = model.decompress(out["strings"], out["shape"])["x_hat"]
+    decoded = np.rint(x_hat[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255).astype(np.uint8)[:height, :width]
+    return sum(len(s[0]) for s in out["strings"]), decoded
+
+
 def patch_batch(images: Sequence[torch.Tensor], size: int, batch: int, generator: torch.Generator) -> torch.Tensor:
     """``batch`` random ``size`` x ``size`` crops of ``images`` (each (3, H, W)), each flipped left-right
     and up-down with probability 1/2: float32 (batch, 3, size, size). Deterministic given ``generator``."""
