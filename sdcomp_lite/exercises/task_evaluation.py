@@ -78,7 +78,8 @@ def check_ranking_bd_rate(answer, rows) -> None:
              f"you say {float(answer):+.1f}%. Take both families' smoothed fronts with curves(...) and give "
              "bd_rate(anchor_front, test_front).percent, the offline ranking as the anchor.")
     fewer = "offline" if expected > 0 else "random"
-    _correct(f"{expected:+.1f}%: the {fewer} ranking needs fewer bits for the same person-segmentation score.")
+    _correct(f"{expected:+.1f}%: on this one photograph and run, the {fewer} ranking needed fewer bits for the same "
+             "person-segmentation score; many photographs and seeds, with an interval, would say whether that holds.")
 
 
 def solution_cheapest_setting(rows, threshold=0.95):
