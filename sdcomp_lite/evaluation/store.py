@@ -81,11 +81,13 @@ class SweepBusyError(SweepStateError):
 @dataclass(frozen=True)
 class FolderPlan:
     """What the folder should hold, from the sweep's configuration: ``config`` as run.json records it
-    (JSON values), the keys of the planned work units, and the task names."""
+    (JSON values), the keys of the planned work units, and the task names. ``defaults``: each
+    configuration key's default (JSON values), which a run.json written before the key existed lacks."""
 
     config: dict
     units: frozenset
     tasks: frozenset
+    defaults: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -169,7 +171,7 @@ def read_run_file(path: Path, plan: FolderPlan) -> dict | None:
         raise SweepStateError(damaged.format("'config' is not an object"))
     if not isinstance(skipped, dict) or not all(isinstance(v, str) for v in skipped.values()):
         raise SweepStateError(damaged.format("'skipped' is not an object of strings"))
-    if run["config"] != plan.config:
+    if {**plan.defaults, **run["config"]} != plan.config:  # a key added since the folder was written: its default
         raise SweepStateError(
             f"{path.parent} holds a sweep with a different configuration; nothing was changed. Use a new output "
             "folder, or the same configuration to resume."

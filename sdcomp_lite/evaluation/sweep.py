@@ -308,8 +308,9 @@ def _scheduler(address) -> str:
 
 def plan(config: SweepConfig) -> FolderPlan:
     """What ``config``'s folder should hold: the configuration as run.json records it, the planned units, the tasks."""
+    defaults = json.loads(json.dumps(asdict(SweepConfig(images=config.images))))
     return FolderPlan(json.loads(json.dumps(asdict(config))), frozenset(u.key for u in work_units(config)),
-                      frozenset(config.tasks))
+                      frozenset(config.tasks), {k: v for k, v in defaults.items() if k != "images"})
 
 
 def _prepare_folder(folder: Path, config: SweepConfig) -> SweepState:
