@@ -273,7 +273,37 @@ def _astronaut_person_share() -> float:
     return float(masks[0].mean()) * 100
 
 
+def coco128_row(folder: str, task: str, anchor: str) -> str:
+    """One row of README's coco-val128 table from ``<folder>/summary.csv`` (pchip, smoothed fronts):
+    | task | anchor | mean (95% CI) | median | won of defined | undefined | dataset-level (photographs) |."""
+    with open(RESULTS / folder / "summary.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle)
+                if (r["task"], r["anchor"], r["method"], r["front"]) == (task, anchor, "pchip", "smoothed")]
+    assert len(rows) == 1, f"{folder} {task} {anchor}: {len(rows)} rows"
+    r = rows[0]
+
+    def pct(value: str) -> str:
+        return f"{float(value):+.1f}%"
+
+    return (f"| {task} | {anchor} | {pct(r['mean'])} ({pct(r['ci_low'])} .. {pct(r['ci_high'])}) | {pct(r['median'])} | "
+            f"{r['won']} of {r['defined']} | {r['undefined']} | {pct(r['dataset'])} ({r['dataset_photographs']}) |")
+
+
+def coco128_worst(folder: str, task: str, anchor: str) -> str:
+    """How many photographs need more than twice the anchor's bits (BD-rate > +100%), of those with a BD-rate, and the worst."""
+    with open(RESULTS / folder / "per_photograph.csv", newline="") as handle:
+        values = [float(r["bd_rate_percent"]) for r in csv.DictReader(handle)
+                  if (r["task"], r["anchor"], r["method"]) == (task, anchor, "pchip") and r["bd_rate_percent"]]
+    return (f"{sum(v > 100 for v in values)} of the {len(values)} photographs with a BD-rate need more than twice "
+            f"the bits, the worst {max(values):+.1f}%")
+
+
+COCO128 = "coco128_people_offline"
+
 README_CLAIMS = [
+    *(Claim(f"coco-val128 {task} {anchor}", "readme", lambda task=task, anchor=anchor: coco128_row(COCO128, task, anchor))
+      for task in ("person-segmentation", "detection:person") for anchor in ("avif", "hevc", "roi-hevc", "prefilter-avif")),
+    Claim("coco-val128 worst", "readme", lambda: coco128_worst(COCO128, "person-segmentation", "avif")),
     Claim("table astronaut", "readme", lambda: _row("astronaut (data/)", D, "astronaut")),
     Claim("table coco-43816", "readme", lambda: _row("coco-43816 (held out)", H, "coco-43816")),
     Claim("table coco-7977", "readme", lambda: _row("coco-7977 (held out)", H, "coco-7977")),
