@@ -306,6 +306,9 @@ README_CLAIMS = [
     *(Claim(f"coco-val128 annotations {task} {anchor}", "readme",
             lambda task=task, anchor=anchor: coco128_row("coco128_people_annotations", task, anchor))
       for task in ("person-segmentation", "detection:person") for anchor in ("avif", "hevc", "roi-hevc", "prefilter-avif")),
+    *(Claim(f"coco-val128 fcm {task} {anchor}", "readme",
+            lambda task=task, anchor=anchor: coco128_row("coco128_fcm", task, anchor))
+      for task in ("detection", "classification") for anchor in ("avif", "hevc")),
     Claim("coco-val128 worst", "readme", lambda: coco128_worst(COCO128, "person-segmentation", "avif")),
     Claim("table astronaut", "readme", lambda: _row("astronaut (data/)", D, "astronaut")),
     Claim("table coco-43816", "readme", lambda: _row("coco-43816 (held out)", H, "coco-43816")),
