@@ -30,7 +30,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fuzzing pool is a test tool
-from fuzz_images import markdown  # noqa: E402
+from fuzz_images import write_page  # noqa: E402
 from fuzzing import Case, DecodePool, summarise  # noqa: E402
 from fuzzing.runner import fuzz_arguments  # noqa: E402
 
@@ -211,10 +211,7 @@ WHAT = ("Each case is one structure-aware mutation of a valid COCO file (a polyg
 def main() -> None:
     args = fuzz_arguments(__doc__.splitlines()[0], 3000, RESULTS)
     summary = run(args.cases, args.seed, args.workers, args.timeout, args.memory_mib)
-    page = markdown(summary, "Fuzzing the annotation readers", "benchmarks/fuzz_annotations.py", WHAT)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "fuzz_inputs_annotations.md").write_text(page)
-    print(page)
+    write_page(summary, args.out, "annotations", "Fuzzing the annotation readers", WHAT)
 
 
 if __name__ == "__main__":

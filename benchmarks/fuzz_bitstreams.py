@@ -26,7 +26,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fuzzing cases are test tools, not the package
 from fuzzing import BUG_OUTCOMES, OUTCOMES, Case, CaseMaker, DecodePool, seed_files, summarise  # noqa: E402
 from fuzzing.crafted import CRAFTED  # noqa: E402
-from fuzzing.runner import fuzz_arguments  # noqa: E402
+from fuzzing.runner import bug_lines, fuzz_arguments  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -94,12 +94,7 @@ def markdown(summary: dict) -> str:
         "## Bugs",
         "",
     ]
-    if not summary["bugs"]:
-        lines.append("None.")
-    for bug in summary["bugs"]:
-        last = bug["trace"].strip().splitlines()[-1:] or [""]
-        lines.append(f"- case {bug['index']} ({bug['kind']} of `{bug['seed_file']}`, {bug['bytes']} bytes): "
-                     f"**{bug['outcome']}** {bug['detail']}: `{last[0][:200]}`")
+    lines += bug_lines(summary["bugs"])
     return "\n".join(lines) + "\n"
 
 

@@ -33,7 +33,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fuzzing pool is a test tool
 from fuzzing import BUG_OUTCOMES, OUTCOMES, Case, DecodePool, summarise  # noqa: E402
-from fuzzing.runner import fuzz_arguments  # noqa: E402
+from fuzzing.runner import bug_lines, fuzz_arguments  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PIXEL_BUDGET = 4096 * 4096  # the command line's default --max-pixels
@@ -274,12 +274,7 @@ def markdown(summary: dict, title: str, made_by: str, what: str) -> str:
         f"Slowest case: {summary['slowest']}.", "",
         "## Bugs", "",
     ]
-    if not summary["bugs"]:
-        lines.append("None.")
-    for bug in summary["bugs"]:
-        last = bug["trace"].strip().splitlines()[-1:] or [""]
-        lines.append(f"- case {bug['index']} ({bug['kind']} of `{bug['seed_file']}`, {bug['bytes']} bytes): "
-                     f"**{bug['outcome']}** {bug['detail']}: `{last[0][:200]}`")
+    lines += bug_lines(summary["bugs"])
     return "\n".join(lines) + "\n"
 
 
@@ -289,13 +284,18 @@ WHAT = ("Each case is one structure-aware mutation of a small real image file (1
         f"line's pixel budget ({PIXEL_BUDGET}) in a guarded worker process (tests/fuzzing's DecodePool).")
 
 
+def write_page(summary: dict, out: Path, surface: str, title: str, what: str) -> None:
+    """Write (and print) ``summary``'s page as ``out/fuzz_inputs_<surface>.md``."""
+    page = markdown(summary, title, f"benchmarks/fuzz_{surface}.py", what)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"fuzz_inputs_{surface}.md").write_text(page)
+    print(page)
+
+
 def main() -> None:
     args = fuzz_arguments(__doc__.splitlines()[0], 3000, RESULTS)
     summary = run(args.cases, args.seed, args.workers, args.timeout, args.memory_mib)
-    page = markdown(summary, "Fuzzing the image reader", "benchmarks/fuzz_images.py", WHAT)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "fuzz_inputs_images.md").write_text(page)
-    print(page)
+    write_page(summary, args.out, "images", "Fuzzing the image reader", WHAT)
 
 
 if __name__ == "__main__":

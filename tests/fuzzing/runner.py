@@ -334,3 +334,15 @@ def fuzz_arguments(description: str, cases: int, results) -> argparse.Namespace:
     parser.add_argument("--memory-mib", type=int, default=1024, help="address space per worker above its baseline")
     parser.add_argument("--out", type=type(results), default=results)
     return parser.parse_args()
+
+
+def bug_lines(bugs: Sequence[dict]) -> list[str]:
+    """A fuzzing report's "Bugs" list: one Markdown line a bug (its case, input, outcome and last traceback line)."""
+    if not bugs:
+        return ["None."]
+    lines = []
+    for bug in bugs:
+        last = bug["trace"].strip().splitlines()[-1:] or [""]
+        lines.append(f"- case {bug['index']} ({bug['kind']} of `{bug['seed_file']}`, {bug['bytes']} bytes): "
+                     f"**{bug['outcome']}** {bug['detail']}: `{last[0][:200]}`")
+    return lines
