@@ -205,7 +205,7 @@ def encode(
     validate_objects(objects, height, width)
     coder = resolve_transform(transform)
     groups = _layer_groups(objects, group_equal, max_layers)
-    top_tier = {id(obj) for obj in _top_tier(objects)}
+    first_tier = {id(obj) for obj in top_tier(objects)}
     layers: list[tuple[container.LayerEntry, bytes]] = []
     estimates: list[float] = []
     if preview:
@@ -224,7 +224,7 @@ def encode(
             share = min(max(float(group[0].importance) / most_important, 0.0), 1.0)
             layer_quality = int(round(background_quality + (quality - background_quality) * share))
         elif object_quality == "top-tier":
-            layer_quality = quality if id(group[0]) in top_tier else background_quality
+            layer_quality = quality if id(group[0]) in first_tier else background_quality
         mask_payload, mask_bits = encode_mask(coarse)
         content, content_bits = b"", 0.0
         if window is not None:
@@ -290,8 +290,9 @@ def _ranked(objects: list[SceneObject]) -> list[SceneObject]:
     return sorted(objects, key=lambda obj: -float(obj.importance))  # stable: ties keep their order
 
 
-def _top_tier(objects: list[SceneObject]) -> list[SceneObject]:
-    """The objects above the largest drop in importance (all of them when every importance is equal)."""
+def top_tier(objects: list[SceneObject]) -> list[SceneObject]:
+    """The objects above the largest drop in importance (all of them when every importance is equal), most
+    important first: the task's objects, for ``object_quality="top-tier"`` and for region-aware anchors."""
     ordered = _ranked(objects)
     importances = [float(obj.importance) for obj in ordered]
     if len(set(importances)) <= 1:

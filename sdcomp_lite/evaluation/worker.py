@@ -174,18 +174,15 @@ def run_unit(unit, config, reference_pair, rankings: dict) -> list[dict]:
 
 
 def task_objects(ordered: list[SceneObject]) -> list[SceneObject]:
-    """The objects a ranking puts first for its task: those above the largest drop in importance
-    (all of them when every importance is equal), in ranking order. ``ordered``: ``Ranking.apply``'s output.
+    """The objects a ranking puts first for its task (``coding.layered.top_tier``: those above the largest
+    drop in importance, all of them when every importance is equal). ``ordered``: ``Ranking.apply``'s output.
 
     A region-aware anchor (ROI-HEVC, prefilter + codec) gets these as its regions: the objects whose
     layers the task's sdcomp-lite prefix reads before the rest of the picture.
     """
-    from sdcomp_lite.coding.layered import importance_tiers
+    from sdcomp_lite.coding.layered import top_tier
 
-    importances = [float(obj.importance) for obj in ordered]
-    if len(set(importances)) <= 1:
-        return list(ordered)
-    return [obj for obj, tier in zip(ordered, importance_tiers(importances, 2)) if tier == 0]
+    return top_tier(ordered)
 
 
 def _region_groups(image: str, config, tasks: dict, rankings: dict) -> list[tuple[list[SceneObject], dict]]:
