@@ -241,3 +241,30 @@ def test_a_tiny_sweep_runs_detection_and_classification_end_to_end(tmp_path):
     run = json.loads((tmp_path / "run.json").read_text())
     assert "no annotation" in run["skipped"]["chelsea/detection:dog"]  # no dog in chelsea: skipped, and why
     assert all(0.0 <= float(r["value"]) <= 1.0 for r in rows)
+
+
+def test_person_segmentation_decides_who_is_a_person_on_the_original_only():
+    """A decoded image's regions count where they overlap a reference person; no second confirmation on it."""
+    from sdcomp_lite.evaluation.tasks import PersonSegmentationTask
+    from sdcomp_lite.grounding.base import object_from_mask
+
+    def region(y0, y1, x0, x1):
+        mask = np.zeros((40, 40), bool)
+        mask[y0:y1, x0:x1] = True
+        return object_from_mask("person", mask, 0.9, "test")
+
+    task = PersonSegmentationTask.__new__(PersonSegmentationTask)  # scoring needs no model
+    person, cat = region(0, 20, 0, 10), region(30, 40, 30, 40)
+    assert task.score([region(0, 20, 0, 10), cat], [person])["miou"] == 1.0  # the unconfirmed cat is not counted
+    assert task.score([region(0, 10, 0, 10)], [person])["miou"] == pytest.approx(0.5)
+    assert task.score([cat], [person])["miou"] == 0.0
+    assert task.score([], [])["miou"] == 1.0
+
+
+def test_person_segmentation_reference_is_the_confirmed_people_and_a_lossless_copy_scores_one(astronaut):
+    from sdcomp_lite.data import Sample
+
+    task = get_task("person-segmentation")
+    reference = task.reference(Sample("astronaut", astronaut, ()), "pseudo")
+    assert reference.kind == "pseudo" and [obj.label for obj in reference.value] == ["person"]
+    assert task.score(task.run(astronaut.copy()), reference.value)["miou"] == 1.0

@@ -55,6 +55,11 @@ def test_the_shipped_configurations_and_the_default_pass():
     ({"preview": "false"}, "'preview' must be true or false .a JSON boolean"),
     ({"preview": 0}, "'preview' must be true or false"),
     ({"mask_scale": 16}, "'mask_scale' must be one of 1, 2, 4, 8"),
+    ({"preview_scale": 1}, "'preview_scale' must be one of 2, 4, 8"),
+    ({"preview_quality": 0}, "'preview_quality' must be a whole number from 1 to 100, got 0"),
+    ({"preview_quality": True}, "'preview_quality' must be a whole number"),
+    ({"max_layers": 0}, "'max_layers' must be a whole number from 1 to 1000"),
+    ({"max_layers": "3"}, "'max_layers' must be a whole number"),
     ({"workers": 0}, "'workers' must be a whole number from 1 to 256, got 0"),
     ({"workers": -3}, "'workers' must be a whole number from 1 to 256"),
     ({"workers": 2.5}, "'workers' must be a whole number"),
@@ -182,3 +187,15 @@ def test_region_aware_anchors_are_given_the_first_rankers_rankings():
     assert unit_rankings(WorkUnit("chelsea", "avif", "", 5), config, rankings) == {}
     assert unit_rankings(WorkUnit("chelsea", "sdcomp-lite", "area bs=1", 5), config, rankings) == {
         "person-segmentation": "area"}
+
+
+def test_the_layer_structure_keys_reach_encode_with_encodes_defaults():
+    import inspect
+
+    from sdcomp_lite.coding import encode
+
+    defaults = inspect.signature(encode).parameters
+    config = SweepConfig()
+    for key in ("preview_scale", "preview_quality", "max_layers", "mask_scale", "preview"):
+        assert getattr(config, key) == defaults[key].default, key
+    assert SweepConfig.from_dict({"max_layers": 3, "preview_scale": 4, "preview_quality": 5}).max_layers == 3

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from sdcomp_lite.coding.container import SCALES  # background and mask scales
+from sdcomp_lite.coding.layered import DEFAULT_PREVIEW_QUALITY, PREVIEW_SCALE, PREVIEW_SCALES
 from sdcomp_lite.errors import BackendUnavailableError, DataFileError, InvalidParameterError, SweepStateError
 from sdcomp_lite.evaluation.results import COLUMNS, OURS, REFERENCES, WorkUnit, parse_variant, variant_name
 from sdcomp_lite.evaluation.store import (
@@ -57,7 +59,6 @@ __all__ = ["COLUMNS", "FORMAT_VERSION", "LOCK_FILE", "MAX_BYTES", "REFERENCES", 
            "ranking_jobs", "read_regular_file", "run_sweep", "sdcomp_variants", "unit_rankings", "variant_name",
            "work_units"]
 
-SCALES = (1, 2, 4, 8)  # background and mask scales: sdcomp_lite.coding.container.SCALES
 MAX_LIST = 1000  # entries of one list in a configuration
 MAX_WORKERS = 256
 DASK_PROTOCOLS = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
@@ -82,8 +83,9 @@ class SweepConfig:
     every person"); ``ranking_task``, when set, is one prompt for every task instead.
     ``sdcomp_qualities`` x ``background_qualities`` x ``background_scales``: sdcomp-lite's grid.
     The background layer is coded at a background quality (only those <= the objects' quality; an
-    empty tuple codes it at the objects' quality) and at 1 / scale of the resolution. ``mask_scale``
-    and ``preview`` go to :func:`~sdcomp_lite.coding.encode` unchanged.
+    empty tuple codes it at the objects' quality) and at 1 / scale of the resolution. ``mask_scale``,
+    ``preview``, ``preview_scale``, ``preview_quality`` and ``max_layers`` (null: no cap) go to
+    :func:`~sdcomp_lite.coding.encode` unchanged; their defaults are encode's.
     ``codecs``: the anchors (see ``REFERENCE_CODECS.available()``), each over its own qualities and
     variants, unless ``anchor_qualities`` / ``anchor_variants`` (JSON objects, by codec name) narrow
     them, e.g. ``{"avif": [2, 10, 40]}`` and ``{"prefilter-avif": ["sigma=4"]}``: a 128-photograph
@@ -102,6 +104,9 @@ class SweepConfig:
     background_scales: tuple[int, ...] = (1,)
     mask_scale: int = 8
     preview: bool = True
+    preview_scale: int = PREVIEW_SCALE
+    preview_quality: int = DEFAULT_PREVIEW_QUALITY
+    max_layers: int | None = None
     codecs: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "roi-hevc")
     anchor_qualities: dict[str, list[int]] = field(default_factory=dict, hash=False)
     anchor_variants: dict[str, list[str]] = field(default_factory=dict, hash=False)
@@ -141,6 +146,9 @@ class SweepConfig:
                    _one_of(self.reference, "reference", REFERENCES),
                    _one_of(self.objects, "objects", tuple(dict.fromkeys(("annotations", *GROUNDERS.names()))), GROUNDERS),
                    _one_of(self.mask_scale, "mask_scale", SCALES),
+                   _one_of(self.preview_scale, "preview_scale", PREVIEW_SCALES),
+                   _whole(self.preview_quality, "preview_quality", range(1, 101)),
+                   "" if self.max_layers is None else _whole(self.max_layers, "max_layers", range(1, MAX_LIST + 1)),
                    _text(self.ranking_task, "'ranking_task'", 2000, optional=True),
                    _scheduler(self.scheduler),
                    _per_anchor(self.anchor_qualities, "anchor_qualities", self.codecs,
@@ -253,6 +261,12 @@ def _whole_list(value, key: str, allowed, minimum: int = 0) -> str:
         if isinstance(item, bool) or not isinstance(item, int) or item not in allowed:
             return f"'{key}' must hold whole numbers {_range_words(allowed)}, got {_shown(item)}"
     return problem
+
+
+def _whole(value, key: str, allowed: range) -> str:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+        return f"'{key}' must be a whole number {_range_words(allowed)}, got {_shown(value)}"
+    return ""
 
 
 def _range_words(allowed) -> str:

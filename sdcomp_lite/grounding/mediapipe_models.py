@@ -56,25 +56,29 @@ class MediaPipeGrounder:
         return sort_objects(found)
 
     def people(self, pixels: np.ndarray, faces: list[SceneObject]) -> list[SceneObject]:
-        """People: selfie-segmentation regions confirmed by a body (pose) or a face inside them."""
-        with self._mp.selfie_segmentation.SelfieSegmentation(model_selection=1) as model:
-            probability = model.process(pixels).segmentation_mask
-        if probability is None:
+        """People: selfie-segmentation regions (:meth:`person_candidates`) confirmed by a body (pose) or a face inside them."""
+        candidates = self.person_candidates(pixels)
+        if not candidates:
             return []
         evidence = self._body_mask(pixels)
         for face in faces:
             evidence |= face.mask
+        return [candidate for candidate in candidates if (candidate.mask & evidence).any()]
+
+    def person_candidates(self, pixels: np.ndarray) -> list[SceneObject]:
+        """Every connected selfie-segmentation region above ``person_threshold`` covering at least
+        :data:`MIN_PERSON_FRACTION` of the image, unconfirmed (``pixels``: uint8 RGB (H, W, 3))."""
+        pixels = rgb_array(pixels)
+        if min(pixels.shape[:2]) < MIN_SIDE:
+            return []
+        with quiet_mediapipe(), self._mp.selfie_segmentation.SelfieSegmentation(model_selection=1) as model:
+            probability = model.process(pixels).segmentation_mask
+        if probability is None:
+            return []
         binary = (probability > self.person_threshold).astype(np.uint8)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-        people = []
-        for component in range(1, count):
-            if stats[component, cv2.CC_STAT_AREA] < MIN_PERSON_FRACTION * binary.size:
-                continue
-            mask = labels == component
-            if not (mask & evidence).any():
-                continue
-            people.append(object_from_mask("person", mask, float(probability[mask].mean()), self.name))
-        return people
+        return [object_from_mask("person", labels == component, float(probability[labels == component].mean()), self.name)
+                for component in range(1, count) if stats[component, cv2.CC_STAT_AREA] >= MIN_PERSON_FRACTION * binary.size]
 
     def _body_mask(self, pixels: np.ndarray) -> np.ndarray:
         """Where the pose model sees a body (empty if it finds none)."""
