@@ -517,3 +517,15 @@ def test_new_structure_options_out_of_range_are_refused(scene, options):
     image, objects = scene
     with pytest.raises(InvalidParameterError):
         encode(image, objects, **options)
+
+
+def test_a_layer_of_like_objects_counts_its_labels_once():
+    from sdcomp_lite.coding.layered import layer_label
+
+    image, objects = _many_objects()
+    people = [SceneObject(o.object_id, "person" if i < 4 else "chair", o.box, o.mask, importance=0.5)
+              for i, o in enumerate(objects)]
+    assert layer_label(people) == "person x4 + chair x2"
+    assert layer_label(people[3:5]) == "person + chair"
+    table = inspect(encode(image, people, quality=40, max_layers=1).data)
+    assert [layer.label for layer in table if layer.kind == "object"] == ["person x4 + chair x2"]

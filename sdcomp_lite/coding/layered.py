@@ -232,8 +232,7 @@ def encode(
             content, content_bits = coder.encode_region(pixels[window.slices], mask & ~covered[window.slices],
                                                         layer_quality)
             covered[window.slices] |= mask
-        label = " + ".join(obj.label for obj in group)
-        entry = _entry("object", _cut_label(label), object_id=group[0].object_id, importance=group[0].importance,
+        entry = _entry("object", _cut_label(layer_label(group)), object_id=group[0].object_id, importance=group[0].importance,
                        quality=layer_quality, scale=mask_scale)
         layers.append((entry, MASK_LENGTH.pack(len(mask_payload)) + mask_payload + content))
         estimates.append(mask_bits + content_bits + 8 * MASK_LENGTH.size)
@@ -316,6 +315,15 @@ def _layer_groups(objects: list[SceneObject], group_equal: bool, max_layers: int
     if len(groups) + 2 > container.MAX_LAYERS:
         raise InvalidParameterError(f"{len(groups)} object layers do not fit; at most {container.MAX_LAYERS - 2}.")
     return groups
+
+
+def layer_label(group: list[SceneObject]) -> str:
+    """The label of a layer holding ``group``: the objects' labels joined by " + ", a label that repeats
+    counted once ("person x3 + chair"), so a tier of many like objects keeps a short layer-table row."""
+    counts: dict[str, int] = {}
+    for obj in group:
+        counts[obj.label] = counts.get(obj.label, 0) + 1
+    return " + ".join(label if count == 1 else f"{label} x{count}" for label, count in counts.items())
 
 
 def _cut_label(label: str) -> str:
