@@ -65,6 +65,7 @@ VARIANTS: dict[str, dict] = {
     "top-tier": {"object_quality": "top-tier", "background_quality": BACKGROUND_QUALITY},
     "ps4 ml4 top-tier": {"preview_scale": 4, "max_layers": 4, "object_quality": "top-tier",
                          "background_quality": BACKGROUND_QUALITY},
+    "ml2 ps4 pq5": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5},  # the coco-val128 people sweeps' structure
 }
 FIELDS = ("image", "set", "variant", "quality", "layers", "bytes", "bpp", "psnr", "prefix_layers", "prefix_bytes",
           "prefix_bpp", "miou", "seconds")

@@ -104,3 +104,29 @@ def test_region_anchors_code_once_per_distinct_region_set(monkeypatch):
     assert sorted(([o.object_id for o in regions], sorted(group)) for regions, group in groups) == [
         ([1], ["a", "b"]), ([3], ["c"])]
     assert worker._region_groups("x", None, tasks, {}) == [(objects, tasks)]  # no ranking: every object, once
+
+
+def test_the_configs_layer_structure_reaches_the_codec(monkeypatch):
+    """preview_scale, preview_quality and max_layers from the sweep configuration shape sdcomp-lite's stream."""
+
+    class MeanTask:
+        name, metric = "mean", "mean"
+
+        def run(self, image):
+            return float(np.asarray(image, float).mean())
+
+        def score(self, prediction, reference):
+            return {"mean": abs(prediction - reference)}
+
+    objects = [SceneObject(i, "cat", (8.0 * i, 0.0, 8.0 * i + 8, 8.0), box_mask((8.0 * i, 0.0, 8.0 * i + 8, 8.0), 300, 451))
+               for i in range(1, 6)]
+    monkeypatch.setattr(worker, "_objects", lambda image, config: objects)
+    monkeypatch.setattr(worker, "_task", lambda name: MeanTask())
+    reference = {"detection": worker.Reference(0.0, "pseudo")}
+    ranking = {"detection": FixedRanking([0.9, 0.8, 0.3, 0.2, 0.1])}
+    layers = {}
+    for key, extra in (("default", {}), ("tiered", {"max_layers": 2, "preview_scale": 4, "preview_quality": 5})):
+        config = SweepConfig(images=("chelsea",), tasks=("detection",), codecs=(), rankers=("offline",), **extra)
+        rows = worker.run_unit(WorkUnit("chelsea", "sdcomp-lite", "offline", 30), config, (reference, {}), ranking)
+        layers[key] = max(int(row["layers"]) for row in rows)
+    assert layers == {"default": 7, "tiered": 4}  # preview + 5 objects + background; preview + 2 tiers + background
