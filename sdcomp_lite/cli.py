@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 # Only light modules here: each command imports what it needs, so --help and inspect answer at once.
-from sdcomp_lite.coding.container import DEFAULT_MAX_PIXELS, SCALES
+from sdcomp_lite.coding.container import DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_QUALITY, PREVIEW_SCALE, PREVIEW_SCALES, SCALES
 from sdcomp_lite.coding.layer_table import format_layer_table, inspect, read_header
 from sdcomp_lite.coding.transforms import DEFAULT_TRANSFORM
 from sdcomp_lite.errors import DataFileError, SdcompError
@@ -96,9 +96,22 @@ def add_encode_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
                          help="start with a preview layer, the whole image at 1/8 size in a few hundred bytes, which "
                               "fills pixels a prefix has not reached (default: on, as in sdcomp_lite.encode)")
+    command.add_argument("--preview-scale", type=int, choices=PREVIEW_SCALES, default=PREVIEW_SCALE,
+                         help=f"the preview's downscale factor (default {PREVIEW_SCALE}; 4 gives a prefix more of the scene)")
+    command.add_argument("--preview-quality", type=int, default=DEFAULT_PREVIEW_QUALITY,
+                         help=f"the preview's quality, 1-100 (default {DEFAULT_PREVIEW_QUALITY})")
+    command.add_argument("--max-layers", type=int,
+                         help="at most this many object layers, cut into importance tiers (default: one layer per "
+                              "object; the coco-val128 benchmarks use 2: the task's objects, then the rest)")
     command.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                          help=f"refuse images larger than this many pixels before decoding them (default {DEFAULT_MAX_PIXELS}, "
                          "what decode reads by default)")
+
+
+def _structure_options(args) -> dict:
+    """The options of :func:`add_encode_options` that shape the stream, as ``encode`` takes them."""
+    return {"transform": args.transform, "preview": args.preview, "preview_scale": args.preview_scale,
+            "preview_quality": args.preview_quality, "max_layers": args.max_layers}
 
 
 def add_compress_command(commands) -> None:
@@ -182,7 +195,7 @@ def _encode(args) -> int:
     image = to_uint8_array(load_image(args.image, max_pixels=args.max_pixels))
     objects = objects_from_coco_file(args.objects, args.image.name, image.shape[0], image.shape[1])
     objects = _importance_from_order(objects)
-    options = {"transform": args.transform, "preview": args.preview}
+    options = _structure_options(args)
     if args.bytes is not None:
         print(f"searching for the best quality within {args.bytes} bytes ...", file=sys.stderr)
         encoded = encode_to_budget(image, objects, args.bytes, background_quality=args.background_quality,
@@ -312,7 +325,7 @@ def _compress(args) -> int:
     if args.objects:
         objects = _importance_from_order(objects_from_coco_file(args.objects, args.image.name, *image.shape[:2]))
     encode_options = {"background_quality": args.background_quality, "background_scale": args.background_scale,
-                      "transform": args.transform, "preview": args.preview}
+                      **_structure_options(args)}
     if args.bytes is None:
         encode_options.update(quality=args.quality, progress=True)
     result = compress(

@@ -71,3 +71,15 @@ def test_preview_is_on_by_default_as_in_the_library(tmp_path):
         kinds[tuple(flag)] = [layer.kind for layer in inspect(out.read_bytes())]
     assert kinds[()][0] == "preview" and "preview" not in kinds[("--no-preview",)]
     assert kinds[()][1:] == kinds[("--no-preview",)]
+
+
+def test_the_layer_structure_options_reach_the_file(tmp_path):
+    from sdcomp_lite.coding import inspect
+
+    out = tmp_path / "tiers.sdc"
+    assert main(["encode", str(COFFEE), "--objects", str(ANNOTATIONS), "-o", str(out), "--quality", "30",
+                 "--max-layers", "1", "--preview-scale", "4", "--preview-quality", "5"]) == 0
+    table = inspect(out.read_bytes())
+    assert [layer.kind for layer in table] == ["preview", "object", "background"]
+    assert (table[0].scale, table[0].quality) == (4, 5)
+    assert main(["encode", str(COFFEE), "--objects", str(ANNOTATIONS), "-o", str(out), "--max-layers", "0"]) == 2

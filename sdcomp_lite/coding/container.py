@@ -52,6 +52,9 @@ MAX_TRANSFORM_NAME = 64
 MAX_IMPORTANCE = struct.unpack(">f", bytes.fromhex("7f7fffff"))[0]  # importance is a float32: about 3.4e38
 DEFAULT_MAX_PIXELS = 4096 * 4096  # decode budget: about 50 MB of 8-bit RGB; raise it with max_pixels=
 SCALES = (1, 2, 4, 8)
+PREVIEW_SCALES = (2, 4, 8)  # what encode writes for a preview layer (a reader accepts any of SCALES)
+PREVIEW_SCALE = 8  # encode's default preview scale
+DEFAULT_PREVIEW_QUALITY = 10  # encode's default preview quality
 LAYER_KINDS = {0: "object", 1: "background", 2: "preview"}
 KIND_CODES = {name: code for code, name in LAYER_KINDS.items()}
 

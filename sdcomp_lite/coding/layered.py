@@ -53,9 +53,8 @@ from sdcomp_lite.images import to_uint8_array
 from sdcomp_lite.types import SceneObject, Window, box_from_mask, validate_objects
 
 MASK_LENGTH = struct.Struct(">I")  # an object layer starts with the mask payload's length
-PREVIEW_SCALE = 8  # the default preview_scale
-PREVIEW_SCALES = (2, 4, 8)
-DEFAULT_PREVIEW_QUALITY = 10
+PREVIEW_SCALE, PREVIEW_SCALES, DEFAULT_PREVIEW_QUALITY = (container.PREVIEW_SCALE, container.PREVIEW_SCALES,
+                                                          container.DEFAULT_PREVIEW_QUALITY)
 OBJECT_QUALITY_RULES = ("flat", "by-importance", "top-tier")
 WINDOW_ALIGN = 8  # a layer's window starts on this grid, so every coder's blocks line up with the image's
 MASK_WORK_FACTOR = 4  # a decoder decodes at most this many times max_pixels mask cells in all

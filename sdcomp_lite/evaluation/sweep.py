@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from sdcomp_lite.coding.container import SCALES  # background and mask scales
-from sdcomp_lite.coding.layered import DEFAULT_PREVIEW_QUALITY, PREVIEW_SCALE, PREVIEW_SCALES
+from sdcomp_lite.coding.container import DEFAULT_PREVIEW_QUALITY, PREVIEW_SCALE, PREVIEW_SCALES, SCALES
 from sdcomp_lite.errors import BackendUnavailableError, DataFileError, InvalidParameterError, SweepStateError
 from sdcomp_lite.evaluation.results import COLUMNS, OURS, REFERENCES, WorkUnit, parse_variant, variant_name
 from sdcomp_lite.evaluation.store import (
