@@ -119,15 +119,15 @@ def main() -> None:
             done = {r["image"] for r in csv.DictReader(handle)}
     with open(CSV_PATH, "a", newline="") as handle:
         writer = csv.DictWriter(handle, COLUMNS)
-        if not done:
+        if handle.tell() == 0:
             writer.writeheader()
         for image in args.images:
             if image in done:
                 continue
-            start = time.process_time()
+            start = time.perf_counter()
             writer.writerows(photograph_rows(image, config))
             handle.flush()
-            print(f"{image}: {time.process_time() - start:.0f} s CPU", flush=True)
+            print(f"{image}: {time.perf_counter() - start:.0f} s", flush=True)
     if args.summarize:
         write_summary()
 

@@ -118,7 +118,9 @@ class Scorer:
 
     def __init__(self, image: np.ndarray) -> None:
         self.task = _task()
-        self.reference = self.task.run(np.ascontiguousarray(image))
+        from sdcomp_lite.data import Sample
+
+        self.reference = self.task.reference(Sample("original", np.ascontiguousarray(image), ())).value
         self.original = self(image)
 
     def __call__(self, image: np.ndarray) -> float:

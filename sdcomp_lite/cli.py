@@ -82,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_encode_options(command: argparse.ArgumentParser) -> None:
-    """The coding options that ``encode`` and ``compress`` share: quality or byte budget, background, coder, preview."""
+    """The coding options that ``encode`` and ``compress`` share: quality or byte budget, background, coder, preview,
+    layer structure."""
     rate = command.add_mutually_exclusive_group()
     rate.add_argument("--quality", type=int, default=50, help="1 (smallest) to 100 (best) for the objects; default 50")
     rate.add_argument("--bytes", type=int, help="the largest file size allowed; the best object quality that fits "
@@ -94,8 +95,8 @@ def add_encode_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--transform", default=DEFAULT_TRANSFORM,
                          help=f"layer coder: avif, jpegxl or dct8 (default {DEFAULT_TRANSFORM})")
     command.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
-                         help="start with a preview layer, the whole image at 1/8 size in a few hundred bytes, which "
-                              "fills pixels a prefix has not reached (default: on, as in sdcomp_lite.encode)")
+                         help="start with a preview layer, the whole image at 1/--preview-scale size in a few hundred "
+                              "bytes, which fills pixels a prefix has not reached (default: on, as in sdcomp_lite.encode)")
     command.add_argument("--preview-scale", type=int, choices=PREVIEW_SCALES, default=PREVIEW_SCALE,
                          help=f"the preview's downscale factor (default {PREVIEW_SCALE}; 4 gives a prefix more of the scene)")
     command.add_argument("--preview-quality", type=int, default=DEFAULT_PREVIEW_QUALITY,

@@ -317,8 +317,8 @@ def _layer_groups(objects: list[SceneObject], group_equal: bool, max_layers: int
 
 
 def layer_label(group: list[SceneObject]) -> str:
-    """The label of a layer holding ``group``: the objects' labels joined by " + ", a label that repeats
-    counted once ("person x3 + chair"), so a tier of many like objects keeps a short layer-table row."""
+    """The label of a layer holding ``group``: the objects' labels joined by " + " in order of first appearance,
+    a label that repeats counted once ("person x3 + chair"), so a tier of many like objects keeps a short row."""
     counts: dict[str, int] = {}
     for obj in group:
         counts[obj.label] = counts.get(obj.label, 0) + 1

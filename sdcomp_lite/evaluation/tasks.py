@@ -61,7 +61,7 @@ class _MediaPipeTask(PseudoReferenceTask):
 
 
 class PersonSegmentationTask(_MediaPipeTask):
-    """People as masks (MediaPipe), scored by IoU of the union of people masks (1.0 when neither has a person).
+    """People as masks (MediaPipe), scored by IoU of the union of people masks (1.0 when the original has no person).
 
     Which regions are people is decided once, on the original: the reference is the grounder's people
     (selfie-segmentation regions confirmed by a body or a face). On a decoded image the task reads the

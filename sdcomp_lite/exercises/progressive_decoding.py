@@ -88,11 +88,12 @@ def check_segmentation_order(importance, image, objects, person_task) -> None:
     if _placeholder(importance):
         return _not_attempted(target)
     from sdcomp_lite.coding import decode_progressive, encode
+    from sdcomp_lite.data import Sample
 
     missing = [o.label for o in objects if o.label not in importance]
     _require(not missing, f"give every object an importance; missing: {missing}.")
     encoded = encode(image, [o.with_importance(float(importance[o.label])) for o in objects], quality=30)
-    reference = person_task.run(image)
+    reference = person_task.reference(Sample("original", image, ())).value
     layers, iou = 0, 0.0
     for decoded in decode_progressive(encoded.data):
         layers, iou = layers + 1, person_task.score(person_task.run(decoded.image), reference)["miou"]

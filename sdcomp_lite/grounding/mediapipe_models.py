@@ -2,8 +2,8 @@
 
 - person: the selfie-segmentation model (landscape variant) gives a foreground-probability map;
   each connected region above 0.5 (and at least 0.5% of the image) is a candidate. That model
-  calls any foreground a person (a cat, a cup), so a candidate is kept only if the pose model
-  finds a body in it or the face detector a face.
+  calls any foreground a person (a cat, a cup), so a candidate (``person_candidates``) is kept only
+  if the pose model finds a body in it or the face detector a face.
 - face: the face detector (short- and full-range models, results merged by box overlap); each
   face's mask is the ellipse inscribed in its box (a face is close to an ellipse; GrabCut inside
   a tight face box has too little background to learn from).
@@ -77,8 +77,9 @@ class MediaPipeGrounder:
             return []
         binary = (probability > self.person_threshold).astype(np.uint8)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-        return [object_from_mask("person", labels == component, float(probability[labels == component].mean()), self.name)
-                for component in range(1, count) if stats[component, cv2.CC_STAT_AREA] >= MIN_PERSON_FRACTION * binary.size]
+        masks = (labels == component for component in range(1, count)
+                 if stats[component, cv2.CC_STAT_AREA] >= MIN_PERSON_FRACTION * binary.size)
+        return [object_from_mask("person", mask, float(probability[mask].mean()), self.name) for mask in masks]
 
     def _body_mask(self, pixels: np.ndarray) -> np.ndarray:
         """Where the pose model sees a body (empty if it finds none)."""
