@@ -18,12 +18,9 @@ from __future__ import annotations
 import copy
 import json
 import os
-import platform
 import random
 import sys
 import tempfile
-import time
-from datetime import date
 from pathlib import Path
 
 from PIL import Image
@@ -31,8 +28,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fuzzing pool is a test tool
 from fuzz_images import write_page  # noqa: E402
-from fuzzing import Case, DecodePool, summarise  # noqa: E402
-from fuzzing.runner import fuzz_arguments  # noqa: E402
+from fuzzing import Case  # noqa: E402
+from fuzzing.runner import fuzz_arguments, run_cases  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HEIGHT, WIDTH = 48, 64
@@ -189,17 +186,7 @@ def check_case(data: bytes, api: str) -> None:
 
 
 def run(cases: int, seed: int, workers: int, timeout: float, memory_mib: int) -> dict:
-    maker = AnnotationCaseMaker(seed)
-    started = time.monotonic()
-    with DecodePool(workers=workers, timeout=timeout, memory_limit=memory_mib << 20, decoder=check_case) as pool:
-        outcomes = pool.run(maker.cases(cases))
-        restarts = pool.restarts
-    summary = summarise(outcomes)
-    summary.update(seed=seed, workers=workers, timeout_cpu_seconds=timeout, memory_limit_mib=memory_mib,
-                   seconds=round(time.monotonic() - started, 1), worker_restarts=restarts,
-                   machine=f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-                   date=date.today().isoformat())
-    return summary
+    return run_cases(AnnotationCaseMaker(seed).cases(cases), check_case, seed, workers, timeout, memory_mib)
 
 
 WHAT = ("Each case is one structure-aware mutation of a valid COCO file (a polygon, compressed and uncompressed "

@@ -18,22 +18,19 @@ from __future__ import annotations
 
 import io
 import os
-import platform
 import random
 import struct
 import sys
 import tempfile
-import time
 import zlib
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fuzzing pool is a test tool
-from fuzzing import BUG_OUTCOMES, OUTCOMES, Case, DecodePool, summarise  # noqa: E402
-from fuzzing.runner import bug_lines, fuzz_arguments  # noqa: E402
+from fuzzing import BUG_OUTCOMES, OUTCOMES, Case  # noqa: E402
+from fuzzing.runner import bug_lines, fuzz_arguments, run_cases  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PIXEL_BUDGET = 4096 * 4096  # the command line's default --max-pixels
@@ -237,17 +234,7 @@ def load_case(data: bytes, suffix: str) -> None:
 
 
 def run(cases: int, seed: int, workers: int, timeout: float, memory_mib: int) -> dict:
-    maker = ImageCaseMaker(seed_images(), seed)
-    started = time.monotonic()
-    with DecodePool(workers=workers, timeout=timeout, memory_limit=memory_mib << 20, decoder=load_case) as pool:
-        outcomes = pool.run(maker.cases(cases))
-        restarts = pool.restarts
-    summary = summarise(outcomes)
-    summary.update(seed=seed, workers=workers, timeout_cpu_seconds=timeout, memory_limit_mib=memory_mib,
-                   seconds=round(time.monotonic() - started, 1), worker_restarts=restarts,
-                   machine=f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-                   date=date.today().isoformat())
-    return summary
+    return run_cases(ImageCaseMaker(seed_images(), seed).cases(cases), load_case, seed, workers, timeout, memory_mib)
 
 
 def markdown(summary: dict, title: str, made_by: str, what: str) -> str:

@@ -21,6 +21,18 @@ class CountingGrounder:
         return [SceneObject(1, "cat", box, box_mask(box, height, width), source="counting")]
 
 
+class MeanTask:
+    """A task whose score is how far a decoded image's mean is from the reference's (no model to load)."""
+
+    name, metric = "mean", "mean"
+
+    def run(self, image):
+        return float(np.asarray(image, float).mean())
+
+    def score(self, prediction, reference):
+        return {"mean": abs(prediction - reference)}
+
+
 @pytest.fixture
 def grounder(monkeypatch):
     for cached in (worker._load, worker._found_objects):
@@ -55,15 +67,6 @@ def test_cached_pixels_and_masks_are_read_only(grounder):
 
 def test_a_unit_gives_the_same_rows_from_the_cache(grounder, monkeypatch):
     """prefilter-avif takes the objects' masks: the second run reads them from the cache, the rows are equal."""
-
-    class MeanTask:
-        name, metric = "mean", "mean"
-
-        def run(self, image):
-            return float(np.asarray(image, float).mean())
-
-        def score(self, prediction, reference):
-            return {"mean": abs(prediction - reference)}
 
     monkeypatch.setattr(worker, "_task", lambda name: MeanTask())
     config = SweepConfig(images=("chelsea",), tasks=("detection",), objects="offline", codecs=("prefilter-avif",))
@@ -108,15 +111,6 @@ def test_region_anchors_code_once_per_distinct_region_set(monkeypatch):
 
 def test_the_configs_layer_structure_reaches_the_codec(monkeypatch):
     """preview_scale, preview_quality and max_layers from the sweep configuration shape sdcomp-lite's stream."""
-
-    class MeanTask:
-        name, metric = "mean", "mean"
-
-        def run(self, image):
-            return float(np.asarray(image, float).mean())
-
-        def score(self, prediction, reference):
-            return {"mean": abs(prediction - reference)}
 
     objects = [SceneObject(i, "cat", (8.0 * i, 0.0, 8.0 * i + 8, 8.0), box_mask((8.0 * i, 0.0, 8.0 * i + 8, 8.0), 300, 451))
                for i in range(1, 6)]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import platform
 import resource
 import signal
 import time
@@ -24,6 +25,7 @@ import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from multiprocessing.connection import wait
 
 from fuzzing.cases import Case
@@ -322,6 +324,22 @@ def summarise(outcomes: Sequence[Outcome]) -> dict:
         "bugs": [{"index": r.case.index, "kind": r.case.kind, "seed_file": r.case.seed_file, "bytes": len(r.case.data),
                   "outcome": r.outcome, "detail": r.detail, "trace": r.trace} for r in outcomes if r.is_bug],
     }
+
+
+def run_cases(cases: Iterable[Case], decoder: Callable[[bytes, str], object], seed: int, workers: int,
+              timeout: float, memory_mib: int) -> dict:
+    """Run ``cases`` through ``decoder`` in a :class:`DecodePool`; :func:`summarise`'s counts plus the run's settings,
+    time, worker restarts, machine and date (what every fuzzing report records)."""
+    started = time.monotonic()
+    with DecodePool(workers=workers, timeout=timeout, memory_limit=memory_mib << 20, decoder=decoder) as pool:
+        outcomes = pool.run(cases)
+        restarts = pool.restarts
+    summary = summarise(outcomes)
+    summary.update(seed=seed, workers=workers, timeout_cpu_seconds=timeout, memory_limit_mib=memory_mib,
+                   seconds=round(time.monotonic() - started, 1), worker_restarts=restarts,
+                   machine=f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+                   date=date.today().isoformat())
+    return summary
 
 
 def fuzz_arguments(description: str, cases: int, results) -> argparse.Namespace:
