@@ -157,8 +157,7 @@ class SweepConfig:
         if not isinstance(self.preview, bool):
             checks.append(f"'preview' must be true or false (a JSON boolean, not a string or a number), got "
                           f"{_shown(self.preview)}")
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or not 1 <= self.workers <= MAX_WORKERS:
-            checks.append(f"'workers' must be a whole number from 1 to {MAX_WORKERS}, got {_shown(self.workers)}")
+        checks.append(_whole(self.workers, "workers", range(1, MAX_WORKERS + 1)))
         return next((problem for problem in checks if problem), "")
 
     def ranking_prompt(self, task: str) -> str:
@@ -258,13 +257,18 @@ def _names(value, key: str, registry=None, minimum: int = 0) -> str:
 def _whole_list(value, key: str, allowed, minimum: int = 0) -> str:
     problem = _list(value, key, minimum)
     for item in () if problem else value:
-        if isinstance(item, bool) or not isinstance(item, int) or item not in allowed:
+        if not _is_whole(item, allowed):
             return f"'{key}' must hold whole numbers {_range_words(allowed)}, got {_shown(item)}"
     return problem
 
 
+def _is_whole(value, allowed) -> bool:
+    """A JSON whole number (not a boolean, not 4.0) among ``allowed``."""
+    return not isinstance(value, bool) and isinstance(value, int) and value in allowed
+
+
 def _whole(value, key: str, allowed: range) -> str:
-    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+    if not _is_whole(value, allowed):
         return f"'{key}' must be a whole number {_range_words(allowed)}, got {_shown(value)}"
     return ""
 

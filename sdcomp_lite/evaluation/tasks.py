@@ -79,7 +79,7 @@ class PersonSegmentationTask(_MediaPipeTask):
     def reference(self, sample, wanted: str = "pseudo") -> Reference:
         """The people the grounder finds and confirms on the original (pseudo ground truth)."""
         wants_annotations(wanted)
-        return Reference(self.model.ground(sample.image, self.target), "pseudo")
+        return Reference(super().run(sample.image), "pseudo")
 
     def run(self, image: np.ndarray) -> list[SceneObject]:
         """Every person-like region the segmentation finds, unconfirmed (see the class docstring)."""
