@@ -1,11 +1,12 @@
 """Which stream structure serves the person tasks best? (issue 17 item 5, task side)
 
-For each photograph (coco-val128 names, or any load_sample name), objects from the offline
-grounder, ranked by the offline ranker with each task's prompt (what the coco-val128 sweeps do),
-every structure below is coded at object qualities 5 / 15 / 40 with the background at quality 5 and
-half size, every prefix scored on person segmentation and detection:person against the task's own
-prediction on the original; the anchors (AVIF, HEVC, prefilter + AVIF at sigma 4, regions = the
-task's first objects) at qualities 2 / 5 / 10 / 25 / 40, as in ``sweep_coco128_people.json``.
+For each photograph (coco-val128 names, or any load_sample name), every unit of
+``sweep_coco128_people.json`` but ROI-HEVC's is coded and scored by the sweep's own worker
+(``worker.run_unit``): objects from the offline grounder, ranked by the offline ranker with each
+task's prompt; sdcomp-lite at object qualities 5 / 15 / 40 with the background at quality 5 and half
+size, once per structure below, every prefix scored on person segmentation and detection:person
+against the task's own prediction on the original; the anchors (AVIF, HEVC, prefilter + AVIF at
+sigma 4, regions = the task's first objects) at qualities 2 / 5 / 10 / 25 / 40.
 
 Structures (options passed to ``sdcomp_lite.coding.encode``):
 
@@ -31,21 +32,19 @@ from __future__ import annotations
 import argparse
 import csv
 import time
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
-from sdcomp_lite.coding import decode_progressive, encode
+from sdcomp_lite.coding.container import DEFAULT_PREVIEW_QUALITY, PREVIEW_SCALE
 from sdcomp_lite.evaluation import worker
-from sdcomp_lite.evaluation.codecs import get_reference_codec
-from sdcomp_lite.evaluation.results import COLUMNS, OURS
+from sdcomp_lite.evaluation.results import COLUMNS
 from sdcomp_lite.evaluation.statistics import markdown_table, summarize
-from sdcomp_lite.evaluation.sweep import SweepConfig
+from sdcomp_lite.evaluation.sweep import SweepConfig, work_units
 
 ROOT = Path(__file__).resolve().parent
 CSV_PATH = ROOT / "results" / "structure_tasks.csv"
 MD_PATH = ROOT / "results" / "structure_tasks.md"
-CONFIG = ROOT / "sweep_coco128_people.json"  # tasks, objects, rankers and prompts as the sweep has them
+CONFIG = ROOT / "sweep_coco128_people.json"  # tasks, objects, ranker, grid and anchors: the sweep's
 STRUCTURES = {
     "A": {},
     "T3": {"max_layers": 3},
@@ -54,41 +53,43 @@ STRUCTURES = {
     "B2T3": {"max_layers": 3, "preview_scale": 2, "preview_quality": 5},
 }
 NO_BACKGROUND = ("B2T3",)  # structures whose base layer stands in for the background
-OBJECT_QUALITIES = (5, 15, 40)
-BACKGROUND = {"background_quality": 5, "background_scale": 2, "mask_scale": 8}
-ANCHORS = (("avif", ""), ("hevc", ""), ("prefilter-avif", "sigma=4"))
-ANCHOR_QUALITIES = (2, 5, 10, 25, 40)
+ANCHORS = ("avif", "hevc", "prefilter-avif")  # the sweep's anchors but ROI-HEVC
+
+
+def _narrowed(config: SweepConfig, image: str, codecs: tuple[str, ...], **structure) -> SweepConfig:
+    """``config`` for one photograph and ``codecs``; sdcomp-lite's stream shaped by ``structure`` (encode's defaults
+    for the keys it leaves out)."""
+    return replace(config, images=(image,), codecs=codecs,
+                   anchor_qualities={k: v for k, v in config.anchor_qualities.items() if k in codecs},
+                   anchor_variants={k: v for k, v in config.anchor_variants.items() if k in codecs},
+                   max_layers=structure.get("max_layers"), preview_scale=structure.get("preview_scale", PREVIEW_SCALE),
+                   preview_quality=structure.get("preview_quality", DEFAULT_PREVIEW_QUALITY))
+
+
+def _without_background(rows: list[dict]) -> list[dict]:
+    """The rows but each stream's all-layers prefix (its background layer): every prefix is scored, so the
+    longest per (task, quality) is the whole stream."""
+    longest: dict[tuple, int] = {}
+    for row in rows:
+        key = (row["task"], row["quality"])
+        longest[key] = max(longest.get(key, 0), int(row["layers"]))
+    return [row for row in rows if int(row["layers"]) < longest[(row["task"], row["quality"])]]
 
 
 def photograph_rows(image: str, config: SweepConfig) -> list[dict]:
-    """Every row of one photograph: the anchors' and each structure's every prefix, for each task that applies."""
-    references, _ = worker.references(image, config)
-    sample, objects = worker._sample(image), worker._objects(image, config)
-    pixels = sample.image.shape[0] * sample.image.shape[1]
-    rows = []
-    for name in config.tasks:
-        if name not in references:
-            continue
-        task = {name: worker._task(name)}
-        ordered = worker.rank_objects(image, config.rankers[0], config.ranking_prompt(name), config).apply(objects)
-        for codec_name, variant in ANCHORS:
-            codec = get_reference_codec(codec_name)
-            regions = [obj.mask for obj in worker.task_objects(ordered)] if codec.uses_regions else []
-            for quality in ANCHOR_QUALITIES:
-                data, decoded = codec.round_trip(sample.image, quality, variant, regions)
-                base = {"image": image, "codec": codec_name, "variant": variant, "quality": quality, "layers": 0,
-                        "bytes": len(data), "bpp": 8 * len(data) / pixels}
-                rows += worker._score_rows(base, np.ascontiguousarray(decoded), task, references)
-        for structure, options in STRUCTURES.items():
-            for quality in OBJECT_QUALITIES:
-                encoded = encode(sample.image, ordered, quality=quality, **BACKGROUND, **options)
-                for layers, step in enumerate(decode_progressive(encoded.data), 1):
-                    if structure in NO_BACKGROUND and layers == len(encoded.layers):
-                        break
-                    size = encoded.prefix_bytes(layers)
-                    base = {"image": image, "codec": OURS, "variant": f"{structure} bq=5 bs=2", "quality": quality,
-                            "layers": layers, "bytes": size, "bpp": 8 * size / pixels}
-                    rows += worker._score_rows(base, step.image, task, references)
+    """Every row of one photograph, as the sweep's worker codes and scores its units: the anchors', and each
+    structure's every prefix (its variant named after the structure), for each task that applies."""
+    pair = worker.references(image, config)
+    rankings = {task: worker.rank_objects(image, config.rankers[0], config.ranking_prompt(task), config)
+                for task in config.tasks if task in pair[0]}
+    anchors = _narrowed(config, image, ANCHORS)
+    rows = [row for unit in work_units(anchors) if not unit.ours
+            for row in worker.run_unit(unit, anchors, pair, rankings)]
+    for structure, options in STRUCTURES.items():
+        shaped = _narrowed(config, image, (), **options)
+        coded = [{**row, "variant": row["variant"].replace(config.rankers[0], structure, 1)}
+                 for unit in work_units(shaped) for row in worker.run_unit(unit, shaped, pair, rankings)]
+        rows += _without_background(coded) if structure in NO_BACKGROUND else coded
     return rows
 
 
