@@ -47,7 +47,9 @@ ODD_VALUES = (None, True, False, 0, -1, 1, 2**31, 10**300, 1.5, float("inf"), fl
 
 
 def _valid_configs() -> list[dict]:
-    return [json.loads((HERE / f"{name}.json").read_text()) for name in ("sweep_default", "sweep_heldout")] + [dict(TINY)]
+    """The shipped configurations (sweep_coco128_people brings the layer-structure and per-anchor keys) and a tiny one."""
+    names = ("sweep_default", "sweep_heldout", "sweep_coco128_people")
+    return [json.loads((HERE / f"{name}.json").read_text()) for name in names] + [dict(TINY)]
 
 
 def _deep(depth: int):

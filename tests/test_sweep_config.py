@@ -199,3 +199,10 @@ def test_the_layer_structure_keys_reach_encode_with_encodes_defaults():
     for key in ("preview_scale", "preview_quality", "max_layers", "mask_scale", "preview"):
         assert getattr(config, key) == defaults[key].default, key
     assert SweepConfig.from_dict({"max_layers": 3, "preview_scale": 4, "preview_quality": 5}).max_layers == 3
+
+
+@pytest.mark.parametrize("codecs", [3.5, True, [["avif"]], [1, 2], "avif"])
+def test_per_anchor_keys_beside_a_broken_codecs_list_get_the_codecs_message(codecs):
+    """Found by the configuration fuzzer: anchor_qualities was checked against codecs before codecs was valid."""
+    with pytest.raises(SweepConfigError, match="'codecs'"):
+        SweepConfig.from_dict({"codecs": codecs, "anchor_qualities": {"avif": [2, 5]}, "anchor_variants": {"avif": [""]}})

@@ -285,9 +285,12 @@ def _one_of(value, key: str, allowed: tuple, registry=None) -> str:
 
 
 def _per_anchor(value, key: str, codecs: tuple, check) -> str:
-    """A JSON object {codec name: list}: every key one of the sweep's ``codecs``, every list passing ``check``."""
+    """A JSON object {codec name: list}: every key one of the sweep's ``codecs``, every list passing ``check``.
+    Checked only against a valid ``codecs`` (a list of names): a broken one is the 'codecs' check's to report."""
     if not isinstance(value, dict):
         return f"'{key}' must be a JSON object {{codec name: list}}, got {_shown(value)}"
+    if not isinstance(codecs, tuple) or not all(isinstance(codec, str) for codec in codecs):
+        return ""
     for codec, entries in value.items():
         if codec not in codecs:
             return f"'{key}' names {_shown(codec)}, which is not among 'codecs' ({', '.join(codecs)})"
