@@ -19,7 +19,7 @@ Writes benchmarks/results/structure_ablation.csv (one row per photograph, varian
 AVIF anchor rows have variant "avif") and structure_ablation.md (the tables).
 
 Run from the repository root:  nice -n 10 python benchmarks/structure_ablation.py [--coco N] [--fresh]
-Resumable: photographs already in the CSV are not coded again (--fresh starts over).
+Resumable: a photograph's variants already in the CSV are not coded again (--fresh starts over).
 """
 
 from __future__ import annotations
@@ -66,6 +66,9 @@ VARIANTS: dict[str, dict] = {
     "ps4 ml4 top-tier": {"preview_scale": 4, "max_layers": 4, "object_quality": "top-tier",
                          "background_quality": BACKGROUND_QUALITY},
     "ml2 ps4 pq5": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5},  # the coco-val128 people sweeps' structure
+    "ms64": {"mask_scale": 64},  # object regions in 64-pixel cells: AV1's superblock grid
+    "ml2 ms64 no preview": {"max_layers": 2, "mask_scale": 64, "preview": False},
+    "ml2 ps4 pq5 ms64": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "mask_scale": 64},
 }
 FIELDS = ("image", "set", "variant", "quality", "layers", "bytes", "bpp", "psnr", "prefix_layers", "prefix_bytes",
           "prefix_bpp", "miou", "seconds")
@@ -107,9 +110,10 @@ def _task():
     return get_task(TASK)
 
 
-def image_rows(job: tuple[str, str]) -> list[dict]:
-    """Every row of one photograph (``(set, name)``): each variant at each quality, and the AVIF anchor."""
-    set_name, name = job
+def image_rows(job: tuple[str, str, tuple[str, ...]]) -> list[dict]:
+    """The rows of one photograph (``(set, name, variants)``): each of ``variants`` at each quality, and the
+    AVIF anchor when ``variants`` holds ``"avif"``."""
+    set_name, name, wanted = job
     task = _task()
     sample = load_sample(name)
     image, pixels = sample.image, sample.image.shape[0] * sample.image.shape[1]
@@ -118,6 +122,8 @@ def image_rows(job: tuple[str, str]) -> list[dict]:
     ranked = people_first(list(sample.objects))
     rows = []
     for variant, options in VARIANTS.items():
+        if variant not in wanted:
+            continue
         options = dict(options)
         objects = ranked if options.pop("objects", True) else []
         prefix = person_prefix(objects, options) if objects and has_person else 0
@@ -135,7 +141,7 @@ def image_rows(job: tuple[str, str]) -> list[dict]:
                            miou=task.score(task.run(steps[layers - 1].image), reference.value)[task.metric])
             row["seconds"] = round(time.process_time() - start, 3)
             rows.append(row)
-    if has_person:
+    if has_person and "avif" in wanted:
         avif = get_reference_codec("avif")
         for quality in AVIF_QUALITIES:
             start = time.process_time()
@@ -232,7 +238,7 @@ def write_markdown(rows: list[dict], seconds: float) -> None:
         "# Structure ablation: preview, importance tiers, bits by rank (issue 17 item 5)", "",
         "Written by `benchmarks/structure_ablation.py` (read its docstring for the whole procedure). Objects: the "
         "annotations ranked people first (perfect grounding and ranking). Coder: AVIF per layer, mask_scale 8 "
-        f"(defaults). sdcomp-lite qualities {QUALITIES}; AVIF anchor (whole image, imagecodecs) qualities {AVIF_QUALITIES}. "
+        f"(defaults) unless a variant says otherwise. sdcomp-lite qualities {QUALITIES}; AVIF anchor (whole image, imagecodecs) qualities {AVIF_QUALITIES}. "
         f"CPU time of the run: {seconds / 60:.1f} minutes.", "",
         "Variants (options passed to `sdcomp_lite.coding.encode`; everything else at the defaults):", "", variants, "",
         "## a. All layers decoded: PSNR BD-rate against one layer", "",
@@ -260,8 +266,14 @@ def main() -> None:
     args = parser.parse_args()
     rows = [] if args.fresh else _read()
     if not args.report_only:
-        done = {r["image"] for r in rows}
-        jobs = [job for job in chosen_images(args.coco) if job[1] not in done]
+        done = {(r["image"], r["variant"]) for r in rows}
+        has_avif = {r["image"] for r in rows if r["variant"] == "avif" or (r["variant"] == "one layer" and r["miou"] == "")}
+        jobs = []
+        for set_name, name in chosen_images(args.coco):
+            wanted = tuple(v for v in (*VARIANTS, "avif") if (name, v) not in done
+                           and not (v == "avif" and name in has_avif))
+            if wanted:
+                jobs.append((set_name, name, wanted))
         with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
             for found in pool.imap_unordered(image_rows, jobs):
                 rows += [{k: str(v) for k, v in r.items()} for r in found]

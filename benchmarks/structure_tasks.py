@@ -16,13 +16,17 @@ Structures (options passed to ``sdcomp_lite.coding.encode``):
   what the coco-val128 sweeps use since this comparison;
 - ``T3P4``: 3 tiers and the same preview;
 - ``B2T3``: a *base* first: the preview at 1/2 size and quality 5, then 3 tiers, and no background
-  layer (its prefixes stop before it: the base stands in for the background).
+  layer (its prefixes stop before it: the base stands in for the background);
+- ``T2P8``: ``T2P4`` with the preview at 1/8 size;
+- ``T2P4Q2``: ``T2P4`` with the preview at quality 2;
+- ``T2P4M16``, ``T2P4M64``: ``T2P4`` with object regions in 16- or 64-pixel cells (``mask_scale``; 64 is
+  AV1's superblock, the cell size at which all layers together cost least over one layer).
 
 Writes ``results/structure_tasks.csv`` (rows as a sweep's results.csv) and, with ``--summarize``,
 ``results/structure_tasks.md`` (per-photograph BD-rates summarised with
 ``sdcomp_lite.evaluation.statistics``: pchip, smoothed fronts, bootstrap 95% intervals).
 
-Run from the repository root (appends; a photograph already in the CSV is skipped):
+Run from the repository root (appends; a photograph's structures already in the CSV are skipped):
     SDCOMP_COCO_VAL128=../shared/data/coco-val128 nice python benchmarks/structure_tasks.py coco-val128/785 ...
     python benchmarks/structure_tasks.py --summarize
 """
@@ -35,7 +39,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from sdcomp_lite.coding.container import DEFAULT_PREVIEW_QUALITY, PREVIEW_SCALE
+from sdcomp_lite.coding.container import DEFAULT_MASK_SCALE, DEFAULT_PREVIEW_QUALITY, PREVIEW_SCALE
 from sdcomp_lite.evaluation import worker
 from sdcomp_lite.evaluation.results import COLUMNS
 from sdcomp_lite.evaluation.statistics import markdown_table, summarize
@@ -51,6 +55,10 @@ STRUCTURES = {
     "T2P4": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5},
     "T3P4": {"max_layers": 3, "preview_scale": 4, "preview_quality": 5},
     "B2T3": {"max_layers": 3, "preview_scale": 2, "preview_quality": 5},
+    "T2P8": {"max_layers": 2, "preview_scale": 8, "preview_quality": 5},
+    "T2P4Q2": {"max_layers": 2, "preview_scale": 4, "preview_quality": 2},
+    "T2P4M16": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "mask_scale": 16},
+    "T2P4M64": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "mask_scale": 64},
 }
 NO_BACKGROUND = ("B2T3",)  # structures whose base layer stands in for the background
 ANCHORS = ("avif", "hevc", "prefilter-avif")  # the sweep's anchors but ROI-HEVC
@@ -63,7 +71,8 @@ def _narrowed(config: SweepConfig, image: str, codecs: tuple[str, ...], **struct
                    anchor_qualities={k: v for k, v in config.anchor_qualities.items() if k in codecs},
                    anchor_variants={k: v for k, v in config.anchor_variants.items() if k in codecs},
                    max_layers=structure.get("max_layers"), preview_scale=structure.get("preview_scale", PREVIEW_SCALE),
-                   preview_quality=structure.get("preview_quality", DEFAULT_PREVIEW_QUALITY))
+                   preview_quality=structure.get("preview_quality", DEFAULT_PREVIEW_QUALITY),
+                   mask_scale=structure.get("mask_scale", DEFAULT_MASK_SCALE))
 
 
 def _without_background(rows: list[dict]) -> list[dict]:
@@ -76,16 +85,19 @@ def _without_background(rows: list[dict]) -> list[dict]:
     return [row for row in rows if int(row["layers"]) < longest[(row["task"], row["quality"])]]
 
 
-def photograph_rows(image: str, config: SweepConfig) -> list[dict]:
-    """Every row of one photograph, as the sweep's worker codes and scores its units: the anchors', and each
-    structure's every prefix (its variant named after the structure), for each task that applies."""
+def photograph_rows(image: str, config: SweepConfig, structures: tuple[str, ...] = tuple(STRUCTURES),
+                    with_anchors: bool = True) -> list[dict]:
+    """The rows of one photograph, as the sweep's worker codes and scores its units: the anchors' (when
+    ``with_anchors``), and each of ``structures``' every prefix (its variant named after the structure), for each
+    task that applies."""
     pair = worker.references(image, config)
     rankings = {task: worker.rank_objects(image, config.rankers[0], config.ranking_prompt(task), config)
                 for task in config.tasks if task in pair[0]}
     anchors = _narrowed(config, image, ANCHORS)
-    rows = [row for unit in work_units(anchors) if not unit.ours
+    rows = [row for unit in work_units(anchors) if not unit.ours and with_anchors
             for row in worker.run_unit(unit, anchors, pair, rankings)]
-    for structure, options in STRUCTURES.items():
+    for structure in structures:
+        options = STRUCTURES[structure]
         shaped = _narrowed(config, image, (), **options)
         coded = [{**row, "variant": row["variant"].replace(config.rankers[0], structure, 1)}
                  for unit in work_units(shaped) for row in worker.run_unit(unit, shaped, pair, rankings)]
@@ -114,19 +126,22 @@ def main() -> None:
     parser.add_argument("--summarize", action="store_true", help="write structure_tasks.md from the CSV")
     args = parser.parse_args()
     config = SweepConfig.from_json(CONFIG)
-    done = set()
+    done: set[tuple[str, str]] = set()  # (photograph, structure or "anchors")
     if CSV_PATH.exists():
         with open(CSV_PATH, newline="") as handle:
-            done = {r["image"] for r in csv.DictReader(handle)}
+            done = {(r["image"], r["variant"].split(" ")[0] if r["codec"] == "sdcomp-lite" else "anchors")
+                    for r in csv.DictReader(handle)}
     with open(CSV_PATH, "a", newline="") as handle:
         writer = csv.DictWriter(handle, COLUMNS)
         if handle.tell() == 0:
             writer.writeheader()
         for image in args.images:
-            if image in done:
+            structures = tuple(name for name in STRUCTURES if (image, name) not in done)
+            with_anchors = (image, "anchors") not in done
+            if not structures and not with_anchors:
                 continue
             start = time.perf_counter()
-            writer.writerows(photograph_rows(image, config))
+            writer.writerows(photograph_rows(image, config, structures, with_anchors))
             handle.flush()
             print(f"{image}: {time.perf_counter() - start:.0f} s", flush=True)
     if args.summarize:

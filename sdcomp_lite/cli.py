@@ -12,7 +12,15 @@ import numpy as np
 from PIL import Image
 
 # Only light modules here: each command imports what it needs, so --help and inspect answer at once.
-from sdcomp_lite.coding.container import DEFAULT_MAX_PIXELS, DEFAULT_PREVIEW_QUALITY, PREVIEW_SCALE, PREVIEW_SCALES, SCALES
+from sdcomp_lite.coding.container import (
+    DEFAULT_MASK_SCALE,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_PREVIEW_QUALITY,
+    MASK_SCALES,
+    PREVIEW_SCALE,
+    PREVIEW_SCALES,
+    SCALES,
+)
 from sdcomp_lite.coding.layer_table import format_layer_table, inspect, read_header
 from sdcomp_lite.coding.transforms import DEFAULT_TRANSFORM
 from sdcomp_lite.errors import DataFileError, SdcompError
@@ -104,6 +112,9 @@ def add_encode_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--max-layers", type=int,
                          help="at most this many object layers, cut into importance tiers (default: one layer per "
                               "object; the coco-val128 benchmarks use 2: the task's objects, then the rest)")
+    command.add_argument("--mask-scale", type=int, choices=MASK_SCALES, default=DEFAULT_MASK_SCALE,
+                         help=f"the cell size in pixels of each object's mask and region (default {DEFAULT_MASK_SCALE}; "
+                              "64, AV1's superblock, makes all layers together cost least over one layer)")
     command.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                          help=f"refuse images larger than this many pixels before decoding them (default {DEFAULT_MAX_PIXELS}, "
                          "what decode reads by default)")
@@ -112,7 +123,8 @@ def add_encode_options(command: argparse.ArgumentParser) -> None:
 def _structure_options(args) -> dict:
     """The options of :func:`add_encode_options` that shape the stream, as ``encode`` takes them."""
     return {"transform": args.transform, "preview": args.preview, "preview_scale": args.preview_scale,
-            "preview_quality": args.preview_quality, "max_layers": args.max_layers}
+            "preview_quality": args.preview_quality, "max_layers": args.max_layers,
+            "mask_scale": args.mask_scale}
 
 
 def add_compress_command(commands) -> None:

@@ -329,6 +329,18 @@ def test_coarse_masks_cost_less_and_cover_their_objects(scene):
     assert decode(coarse.data).coverage.all()
 
 
+def test_superblock_mask_cells_align_regions_to_64_pixels(scene):
+    image, objects = scene
+    encoded = encode(image, objects, quality=50, mask_scale=64)
+    assert [layer.scale for layer in inspect(encoded.data) if layer.kind == "object"] == [64] * len(objects)
+    first = decode(encoded.data, layers=1)
+    assert (first.coverage | ~objects[0].mask).all()
+    rows, columns = np.nonzero(first.coverage)
+    assert rows.min() % 64 == 0 and columns.min() % 64 == 0  # a region starts on the superblock grid
+    full = decode(encoded.data)
+    assert full.coverage.all() and full.image.shape == image.shape
+
+
 # sha256 of two dct8 files written before the format's code moved (commit 91f9c8e): the bitstream must not change
 GOLDEN_DCT8 = {
     "colour, preview": "cd5cf2247c21ed4da5d7d8c617335e785f28d2d3f21c610c4fe675b1022384ca",

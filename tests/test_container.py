@@ -94,6 +94,9 @@ def test_pixel_budget_is_the_callers_and_the_side_limit_the_formats():
         ([(_entry("background", quality=0), b"")], "quality 0"),
         ([(_entry("background", quality=255), b"")], "quality 255"),
         ([(_entry("background", scale=3), b"")], "scale 3"),
+        ([(_entry("background", scale=64), b"")], "background.*scale 64"),
+        ([(_entry("preview", scale=16), b""), (_entry("background"), b"")], "preview.*scale 16"),
+        ([(_entry("object", 1, "a", scale=128), b""), (_entry("background"), b"")], "object.*scale 128"),
         ([(_entry("background", importance=float("nan")), b"")], "non-finite"),
     ],
 )
@@ -118,3 +121,8 @@ def test_many_empty_background_layers_cost_nothing_to_refuse():
     entries = [(_entry("background"), b"")] * 65_535
     with pytest.raises(CorruptBitstreamError, match="second background"):
         container.unpack(_sample(container.Header(3, 2048, 2048, "dct8", (0, 0, 0)), entries))
+
+
+def test_object_layers_may_use_superblock_sized_mask_cells():
+    entries = [(_entry("object", 1, "a", scale=scale), b"") for scale in (16, 32, 64)] + [(_entry("background"), b"")]
+    assert [layer.scale for layer in container.unpack(_sample(entries=entries)).layers[:3]] == [16, 32, 64]

@@ -17,7 +17,7 @@ from fuzzing import MUTATIONS, RAW_MUTATIONS, Case, CaseMaker, DecodePool, Draft
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sdcomp_lite.coding import container, decode, inspect, read_header
+from sdcomp_lite.coding import container, decode, inspect, layered, read_header
 from sdcomp_lite.coding.dct import DctTransform
 from sdcomp_lite.coding.masks import decode_mask
 from sdcomp_lite.errors import (
@@ -232,3 +232,14 @@ def test_empty_object_layers_cost_almost_nothing():
         warnings.simplefilter("ignore")
         decode(data)
     assert time.process_time() - started < 0.5
+
+
+def test_masks_over_the_work_budget_are_refused_before_any_layer_is_decoded(monkeypatch):
+    data = crafted.full_box_masks(5, 256)  # five all-zero masks over the whole 256 x 256 box
+    decoded_masks = []
+    real = layered.decode_mask_box
+    monkeypatch.setattr(layered, "decode_mask_box", lambda *args: decoded_masks.append(1) or real(*args))
+    with pytest.raises(ImageTooLargeError, match="layer 4: the masks of this file cover more than 4 times"):
+        decode(data, max_pixels=256 * 256)
+    assert decoded_masks == []  # refused up front, not after decoding four masks
+    assert decode(data, layers=4, max_pixels=256 * 256).layers_decoded == 4  # a prefix within the budget decodes

@@ -5,7 +5,8 @@ Layout (integers big-endian; ``docs/bitstream.md`` describes every field and lim
     header       magic "SDCL", version u8 (= 3), channels u8 (1 or 3), width u16, height u16,
                  fill colour 3 x u8, layer count u16, transform name length u8, name (ASCII)
     layer table  per layer: kind u8 (0 object, 1 background, 2 preview), object id u32,
-                 importance f32, quality u8 (1-100), scale u8 (1, 2, 4 or 8), length u32,
+                 importance f32, quality u8 (1-100), scale u8 (1, 2, 4 or 8; an object layer's
+                 mask grid also 16, 32 or 64), length u32,
                  CRC32 u32, label length u8, label (UTF-8)
     table CRC    CRC32 of everything above
     payloads     the layers, in table order, back to back
@@ -51,7 +52,9 @@ MAX_LABEL_BYTES = 255  # the label length is a u8
 MAX_TRANSFORM_NAME = 64
 MAX_IMPORTANCE = struct.unpack(">f", bytes.fromhex("7f7fffff"))[0]  # importance is a float32: about 3.4e38
 DEFAULT_MAX_PIXELS = 4096 * 4096  # decode budget: about 50 MB of 8-bit RGB; raise it with max_pixels=
-SCALES = (1, 2, 4, 8)
+SCALES = (1, 2, 4, 8)  # preview and background layers: the resolution they are coded at is 1 / scale
+MASK_SCALES = (*SCALES, 16, 32, 64)  # object layers: the cell size of the mask grid (64: AV1's superblock)
+DEFAULT_MASK_SCALE = 8  # encode's default mask grid
 PREVIEW_SCALES = (2, 4, 8)  # what encode writes for a preview layer (a reader accepts any of SCALES)
 PREVIEW_SCALE = 8  # encode's default preview scale
 DEFAULT_PREVIEW_QUALITY = 10  # encode's default preview quality
@@ -261,7 +264,8 @@ def check_layers(layers: list[LayerEntry]) -> None:
             raise CorruptBitstreamError(f"{where} is a preview layer; a preview may only be layer 0.")
         if not 1 <= entry.quality <= 100:
             raise CorruptBitstreamError(f"{where} has quality {entry.quality}; qualities lie in 1..100.")
-        if entry.scale not in SCALES:
-            raise CorruptBitstreamError(f"{where} has scale {entry.scale}; scales are {SCALES}.")
+        allowed = MASK_SCALES if entry.kind == "object" else SCALES
+        if entry.scale not in allowed:
+            raise CorruptBitstreamError(f"{where} ({entry.kind}) has scale {entry.scale}; its scales are {allowed}.")
         if entry.importance != entry.importance or abs(entry.importance) == float("inf"):
             raise CorruptBitstreamError(f"{where} has a non-finite importance.")

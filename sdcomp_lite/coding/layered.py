@@ -152,7 +152,7 @@ def encode(
     preview_quality: int = DEFAULT_PREVIEW_QUALITY,
     object_quality: str = "flat",
     group_equal: bool = False,
-    mask_scale: int = 8,
+    mask_scale: int = container.DEFAULT_MASK_SCALE,
     progress: bool = False,
     preview_scale: int = PREVIEW_SCALE,
     max_layers: int | None = None,
@@ -173,11 +173,12 @@ def encode(
         object_quality: ``"flat"`` (every object at ``quality``), ``"by-importance"`` or ``"top-tier"``
             (see the module docstring).
         group_equal: code objects of equal importance as one layer (object-group coding).
-        mask_scale: code each object's mask on a grid of 1, 2, 4 or 8 pixel cells (a cell belongs to
-            the object if any of its pixels does): coarser masks cost fewer bytes and give blockier,
-            block-aligned layer regions. The layer table's ``scale`` of an object layer records it.
-            8 by default: it halves what objects-as-layers cost over one layer (benchmarks/rd_codec);
-            ``mask_scale=1`` keeps exact object shapes.
+        mask_scale: code each object's mask on a grid of 1, 2, 4, 8, 16, 32 or 64 pixel cells (a cell
+            belongs to the object if any of its pixels does): coarser masks cost fewer bytes and give
+            blockier, block-aligned layer regions. The layer table's ``scale`` of an object layer records
+            it. 8 by default: it halves what objects-as-layers cost over one layer (benchmarks/rd_codec);
+            64 (AV1's superblock: no AVIF block straddles two layers) halves it again
+            (benchmarks/results/structure_ablation.md); ``mask_scale=1`` keeps exact object shapes.
         progress: show a progress bar per layer.
         preview_scale: the preview's downscale factor, 2, 4 or 8 (the layer table records it, so a
             decoder needs nothing else): a larger preview gives a prefix more of the scene for more bytes.
@@ -197,8 +198,8 @@ def encode(
         max_layers = _whole_number(max_layers, "max_layers", 1, container.MAX_LAYERS - 2)
     if background_scale not in container.SCALES or isinstance(background_scale, bool):
         raise InvalidParameterError(f"background_scale must be one of {container.SCALES}, got {background_scale!r}.")
-    if mask_scale not in container.SCALES or isinstance(mask_scale, bool):
-        raise InvalidParameterError(f"mask_scale must be one of {container.SCALES}, got {mask_scale!r}.")
+    if mask_scale not in container.MASK_SCALES or isinstance(mask_scale, bool):
+        raise InvalidParameterError(f"mask_scale must be one of {container.MASK_SCALES}, got {mask_scale!r}.")
     if object_quality not in OBJECT_QUALITY_RULES:
         raise InvalidParameterError(f"object_quality must be one of {OBJECT_QUALITY_RULES}, got {object_quality!r}.")
     validate_objects(objects, height, width)
@@ -386,14 +387,29 @@ class _Canvas:
 
     def _charge_mask(self, mask_payload: bytes, entry: container.LayerEntry, height: int, width: int) -> None:
         """Refuse files whose masks would take more decoding work than the budget allows."""
-        if len(mask_payload) >= BOX.size:
-            x0, y0, x1, y1 = BOX.unpack_from(mask_payload)
-            self.mask_cells_left -= max(0, x1 - x0) * max(0, y1 - y0)
+        self.mask_cells_left -= _mask_cells(mask_payload)
         if self.mask_cells_left < 0:
             raise ImageTooLargeError(
                 f"layer {entry.index}: the masks of this file cover more than {MASK_WORK_FACTOR} times the pixel "
                 "budget; if you trust the file, decode it with a larger max_pixels."
             )
+
+    def check_mask_budget(self, parsed: container.Container, requested: int) -> None:
+        """Charge the masks of the first ``requested`` layers (those present with a good CRC) up front, so a file
+        over the budget is refused before any layer is decoded, not after the work the budget exists to prevent."""
+        cells_left = self.mask_cells_left
+        for entry in parsed.layers[:requested]:
+            payload = parsed.layer_bytes(entry.index)
+            if payload is None or zlib.crc32(payload) != entry.crc32:
+                return  # decoding stops there; the layer loop reports why
+            if entry.kind == "object" and len(payload) >= MASK_LENGTH.size:
+                (mask_length,) = MASK_LENGTH.unpack_from(payload)
+                cells_left -= _mask_cells(payload[MASK_LENGTH.size : MASK_LENGTH.size + mask_length])
+                if cells_left < 0:
+                    raise ImageTooLargeError(
+                        f"layer {entry.index}: the masks of this file cover more than {MASK_WORK_FACTOR} times the "
+                        "pixel budget; if you trust the file, decode it with a larger max_pixels."
+                    )
 
     def _paste(self, values: np.ndarray, region: np.ndarray, index: int, window: Window) -> None:
         if values.shape != (window.height, window.width, self.header.channels) or values.dtype != np.uint8:
@@ -415,6 +431,14 @@ class _Canvas:
         return DecodedImage(image, self.covered.copy(), decoded, missing, self.layer_of_pixel.copy())
 
 
+def _mask_cells(mask_payload: bytes) -> int:
+    """The cells a mask payload's box asks the decoder to decode (0 for a payload too short to hold a box)."""
+    if len(mask_payload) < BOX.size:
+        return 0
+    x0, y0, x1, y1 = BOX.unpack_from(mask_payload)
+    return max(0, x1 - x0) * max(0, y1 - y0)
+
+
 def _decoder(data: bytes, transform: ContentTransform | None, max_pixels: int):
     max_pixels = _whole_number(max_pixels, "max_pixels", 1, container.MAX_SIDE**2)
     parsed = container.unpack(data, max_pixels)
@@ -432,6 +456,7 @@ def _decoder(data: bytes, transform: ContentTransform | None, max_pixels: int):
 
 def _layers(parsed: container.Container, canvas: _Canvas, requested: int) -> Iterator[int]:
     """Decode layers one by one; yields how many are done. Stops early where the data ends."""
+    canvas.check_mask_budget(parsed, requested)
     for entry in parsed.layers[:requested]:
         payload = parsed.layer_bytes(entry.index)
         if payload is None:

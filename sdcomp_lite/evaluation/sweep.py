@@ -28,7 +28,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from sdcomp_lite.coding.container import DEFAULT_PREVIEW_QUALITY, PREVIEW_SCALE, PREVIEW_SCALES, SCALES
+from sdcomp_lite.coding.container import (
+    DEFAULT_MASK_SCALE,
+    DEFAULT_PREVIEW_QUALITY,
+    MASK_SCALES,
+    PREVIEW_SCALE,
+    PREVIEW_SCALES,
+    SCALES,
+)
 from sdcomp_lite.errors import BackendUnavailableError, DataFileError, InvalidParameterError, SweepStateError
 from sdcomp_lite.evaluation.results import COLUMNS, OURS, REFERENCES, WorkUnit, parse_variant, variant_name
 from sdcomp_lite.evaluation.store import (
@@ -101,7 +108,7 @@ class SweepConfig:
     sdcomp_qualities: tuple[int, ...] = (10, 30, 50)
     background_qualities: tuple[int, ...] = ()
     background_scales: tuple[int, ...] = (1,)
-    mask_scale: int = 8
+    mask_scale: int = DEFAULT_MASK_SCALE
     preview: bool = True
     preview_scale: int = PREVIEW_SCALE
     preview_quality: int = DEFAULT_PREVIEW_QUALITY
@@ -145,7 +152,7 @@ class SweepConfig:
                    _whole_list(self.background_scales, "background_scales", SCALES, minimum=1),
                    _one_of(self.reference, "reference", REFERENCES),
                    _one_of(self.objects, "objects", tuple(dict.fromkeys(("annotations", *GROUNDERS.names()))), GROUNDERS),
-                   _one_of(self.mask_scale, "mask_scale", SCALES),
+                   _one_of(self.mask_scale, "mask_scale", MASK_SCALES),
                    _one_of(self.preview_scale, "preview_scale", PREVIEW_SCALES),
                    _whole(self.preview_quality, "preview_quality", range(1, 101)),
                    "" if self.max_layers is None else _whole(self.max_layers, "max_layers", range(1, MAX_LIST + 1)),

@@ -1,7 +1,7 @@
 """Fuzzing cases: structure-aware mutations of real bitstreams, every length and CRC32 recomputed.
 
 :func:`seed_files` encodes small synthetic scenes with every weightless transform (``avif``,
-``jpegxl``, ``dct8``), grey and colour, with and without a preview, background scale 1, 2 and 4.
+``jpegxl``, ``dct8``), grey and colour, with and without a preview, background scale 1, 2 and 4, mask cells of 1 to 64 pixels.
 :class:`CaseMaker` parses a seed into a :class:`Draft` (header fields, table rows, payloads), applies
 one named mutation and writes it back with every length and CRC32 recomputed, so the mutated bytes
 get past the CRCs and reach the mask decoder, the entropy decoders and the image codecs:
@@ -64,6 +64,7 @@ SEED_CONFIGS = (
     SeedConfig(32, 48, 1, 1, background_scale=4),
     SeedConfig(24, 40, 3, 0, preview=True, background_scale=2),
     SeedConfig(40, 56, 3, 4, options=(("group_equal", True), ("mask_scale", 8))),
+    SeedConfig(96, 80, 3, 3, preview=True, options=(("max_layers", 2), ("mask_scale", 64))),
 )
 
 
@@ -274,7 +275,7 @@ def _table_valid_values(draft, rng, seeds):
     """Fields set to other *valid* values: the layers decode with the wrong geometry or steps."""
     row = rng.choice(draft.rows)
     if rng.random() < 0.5:
-        row.scale = rng.choice(container.SCALES)
+        row.scale = rng.choice(container.MASK_SCALES if row.kind == 0 else container.SCALES)  # what a reader accepts
     else:
         row.quality = rng.choice((1, 2, 50, 99, 100))
     if rng.random() < 0.3:
