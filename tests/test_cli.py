@@ -78,8 +78,8 @@ def test_the_layer_structure_options_reach_the_file(tmp_path):
 
     out = tmp_path / "tiers.sdc"
     assert main(["encode", str(COFFEE), "--objects", str(ANNOTATIONS), "-o", str(out), "--quality", "30",
-                 "--max-layers", "1", "--preview-scale", "4", "--preview-quality", "5"]) == 0
+                 "--max-layers", "1", "--preview-scale", "4", "--preview-quality", "5", "--mask-scale", "64"]) == 0
     table = inspect(out.read_bytes())
     assert [layer.kind for layer in table] == ["preview", "object", "background"]
-    assert (table[0].scale, table[0].quality) == (4, 5)
+    assert (table[0].scale, table[0].quality, table[1].scale) == (4, 5, 64)
     assert main(["encode", str(COFFEE), "--objects", str(ANNOTATIONS), "-o", str(out), "--max-layers", "0"]) == 2

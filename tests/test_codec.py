@@ -329,14 +329,18 @@ def test_coarse_masks_cost_less_and_cover_their_objects(scene):
     assert decode(coarse.data).coverage.all()
 
 
-def test_superblock_mask_cells_align_regions_to_64_pixels(scene):
-    image, objects = scene
+def test_superblock_mask_cells_align_regions_to_64_pixels():
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (200, 260, 3), dtype=np.uint8)
+    ys, xs = np.mgrid[:200, :260]
+    disc = (ys - 110) ** 2 + (xs - 150) ** 2 < 30**2  # rows 81-139, columns 121-179: cells (1-2, 1-2)
+    objects = [SceneObject(1, "disc", box_from_mask(disc), disc, importance=1.0)]
     encoded = encode(image, objects, quality=50, mask_scale=64)
-    assert [layer.scale for layer in inspect(encoded.data) if layer.kind == "object"] == [64] * len(objects)
-    first = decode(encoded.data, layers=1)
-    assert (first.coverage | ~objects[0].mask).all()
-    rows, columns = np.nonzero(first.coverage)
-    assert rows.min() % 64 == 0 and columns.min() % 64 == 0  # a region starts on the superblock grid
+    assert [layer.scale for layer in inspect(encoded.data) if layer.kind == "object"] == [64]
+    cells = np.zeros((200, 260), bool)
+    cells[64:192, 64:192] = True  # every 64-pixel cell the disc touches, whole
+    assert np.array_equal(decode(encoded.data, layers=1).coverage, cells)
+    assert decode(encode(image, objects, quality=50, mask_scale=8).data, layers=1).coverage.sum() < cells.sum()
     full = decode(encoded.data)
     assert full.coverage.all() and full.image.shape == image.shape
 
@@ -524,7 +528,8 @@ def test_preview_scale_is_recorded_and_a_larger_preview_fills_better(preview_sca
 
 
 @pytest.mark.parametrize("options", [{"preview_scale": 1}, {"preview_scale": 3}, {"preview_scale": True},
-                                     {"max_layers": 0}, {"max_layers": 2.5}, {"max_layers": "2"}])
+                                     {"max_layers": 0}, {"max_layers": 2.5}, {"max_layers": "2"},
+                                     {"mask_scale": 128}, {"mask_scale": 3}])
 def test_new_structure_options_out_of_range_are_refused(scene, options):
     image, objects = scene
     with pytest.raises(InvalidParameterError):

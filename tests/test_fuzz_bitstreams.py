@@ -17,7 +17,7 @@ from fuzzing import MUTATIONS, RAW_MUTATIONS, Case, CaseMaker, DecodePool, Draft
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sdcomp_lite.coding import container, decode, inspect, layered, read_header
+from sdcomp_lite.coding import container, decode, decode_progressive, inspect, layered, read_header
 from sdcomp_lite.coding.dct import DctTransform
 from sdcomp_lite.coding.masks import decode_mask
 from sdcomp_lite.errors import (
@@ -239,7 +239,29 @@ def test_masks_over_the_work_budget_are_refused_before_any_layer_is_decoded(monk
     decoded_masks = []
     real = layered.decode_mask_box
     monkeypatch.setattr(layered, "decode_mask_box", lambda *args: decoded_masks.append(1) or real(*args))
-    with pytest.raises(ImageTooLargeError, match="layer 4: the masks of this file cover more than 4 times"):
+    with pytest.raises(ImageTooLargeError, match="layer 4: the masks cover more than 4 times the pixel budget"):
         decode(data, max_pixels=256 * 256)
+    with pytest.raises(ImageTooLargeError, match="layer 4"):
+        next(decode_progressive(data, max_pixels=256 * 256))  # no step is yielded first
     assert decoded_masks == []  # refused up front, not after decoding four masks
     assert decode(data, layers=4, max_pixels=256 * 256).layers_decoded == 4  # a prefix within the budget decodes
+
+
+def test_windows_over_the_work_budget_are_refused_whatever_the_cell_size():
+    """Found in review: with 64-pixel cells a mask of a few bytes opens a whole-image window, so counting mask cells
+    alone let 16,384 such layers through (25 CPU minutes)."""
+    data = crafted.full_box_windows(33, 128)
+    with pytest.raises(ImageTooLargeError, match="layer 32: the layers' windows cover more than 32 times"):
+        decode(data, max_pixels=128 * 128)
+    with pytest.raises(CorruptBitstreamError, match="content payload is empty"):  # 32 fit: decoding starts
+        decode(crafted.full_box_windows(32, 128), max_pixels=128 * 128)
+
+
+def test_a_corrupt_mask_keeps_its_own_error_under_the_budget_check():
+    """A mask whose length overruns its layer is corrupt, whatever its box claims; the budget check must not call
+    it too large."""
+    mask = crafted.mask_payload((0, 0, 4096, 4096), np.zeros(16, np.int64))
+    payload = layered.MASK_LENGTH.pack(10_000) + mask
+    data = crafted.bitstream(64, 64, 1, "dct8", [("object", payload), ("background", b"")])
+    with pytest.raises(CorruptBitstreamError, match="mask length exceeds the layer"):
+        decode(data)

@@ -46,7 +46,7 @@ from tqdm.auto import tqdm
 from sdcomp_lite.coding import container
 from sdcomp_lite.coding.fill import align_window, downscale, downscale_region, push_pull_fill, upscale
 from sdcomp_lite.coding.layer_table import LayerInfo, layer_infos
-from sdcomp_lite.coding.masks import BOX, decode_mask_box, encode_mask
+from sdcomp_lite.coding.masks import BOX, CONTEXTS, decode_mask_box, encode_mask
 from sdcomp_lite.coding.transforms import DEFAULT_TRANSFORM, ContentTransform, get_transform
 from sdcomp_lite.errors import CorruptBitstreamError, ImageTooLargeError, InvalidParameterError
 from sdcomp_lite.images import to_uint8_array
@@ -58,6 +58,7 @@ PREVIEW_SCALE, PREVIEW_SCALES, DEFAULT_PREVIEW_QUALITY = (container.PREVIEW_SCAL
 OBJECT_QUALITY_RULES = ("flat", "by-importance", "top-tier")
 WINDOW_ALIGN = 8  # a layer's window starts on this grid, so every coder's blocks line up with the image's
 MASK_WORK_FACTOR = 4  # a decoder decodes at most this many times max_pixels mask cells in all
+WINDOW_WORK_FACTOR = 32  # ... and object-layer windows (full resolution) of at most this many times max_pixels
 
 
 @dataclass(frozen=True)
@@ -177,8 +178,9 @@ def encode(
             belongs to the object if any of its pixels does): coarser masks cost fewer bytes and give
             blockier, block-aligned layer regions. The layer table's ``scale`` of an object layer records
             it. 8 by default: it halves what objects-as-layers cost over one layer (benchmarks/rd_codec);
-            64 (AV1's superblock: no AVIF block straddles two layers) halves it again
-            (benchmarks/results/structure_ablation.md); ``mask_scale=1`` keeps exact object shapes.
+            64 (AV1's superblock: no AVIF block straddles two layers) cuts that by about a third again
+            (benchmarks/results/structure_ablation.md) but makes each layer carry more background around its
+            object, which costs a task prefix bytes; ``mask_scale=1`` keeps exact object shapes.
         progress: show a progress bar per layer.
         preview_scale: the preview's downscale factor, 2, 4 or 8 (the layer table records it, so a
             decoder needs nothing else): a larger preview gives a prefix more of the scene for more bytes.
@@ -346,7 +348,7 @@ class _Canvas:
 
     def __init__(self, header: container.Header, coder: ContentTransform, max_pixels: int) -> None:
         self.header, self.coder = header, coder
-        self.mask_cells_left = MASK_WORK_FACTOR * max_pixels
+        self.max_pixels = max_pixels
         shape = (header.height, header.width)
         self.pixels = np.zeros((*shape, header.channels), np.uint8)
         self.covered = np.zeros(shape, bool)
@@ -376,7 +378,6 @@ class _Canvas:
         if end > len(payload):
             raise CorruptBitstreamError(f"layer {entry.index}: its mask length exceeds the layer.")
         height, width, scale = header.height, header.width, entry.scale
-        self._charge_mask(payload[MASK_LENGTH.size : end], entry, -(-height // scale), -(-width // scale))
         coarse_box, crop = decode_mask_box(payload[MASK_LENGTH.size : end], -(-height // scale), -(-width // scale))
         window = layer_window(coarse_box, scale, height, width)
         if window is None:
@@ -385,31 +386,49 @@ class _Canvas:
         values = self.coder.decode_region(payload[end:], region, channels, entry.quality)
         self._paste(values, region, entry.index, window)
 
-    def _charge_mask(self, mask_payload: bytes, entry: container.LayerEntry, height: int, width: int) -> None:
-        """Refuse files whose masks would take more decoding work than the budget allows."""
-        self.mask_cells_left -= _mask_cells(mask_payload)
-        if self.mask_cells_left < 0:
-            raise ImageTooLargeError(
-                f"layer {entry.index}: the masks of this file cover more than {MASK_WORK_FACTOR} times the pixel "
-                "budget; if you trust the file, decode it with a larger max_pixels."
-            )
-
-    def check_mask_budget(self, parsed: container.Container, requested: int) -> None:
-        """Charge the masks of the first ``requested`` layers (those present with a good CRC) up front, so a file
-        over the budget is refused before any layer is decoded, not after the work the budget exists to prevent."""
-        cells_left = self.mask_cells_left
+    def check_work_budget(self, parsed: container.Container, requested: int) -> None:
+        """Refuse, before any layer is decoded, a file whose first ``requested`` layers would take more work than
+        the budget allows: their masks' boxes cover more than :data:`MASK_WORK_FACTOR` x ``max_pixels`` mask cells,
+        or their windows more than :data:`WINDOW_WORK_FACTOR` x ``max_pixels`` pixels. The layers are read as
+        :meth:`add` reads them; at the first one that is missing, fails its CRC or holds an impossible mask box the
+        check stops, and decoding stops there with that layer's own error."""
+        cells_left = MASK_WORK_FACTOR * self.max_pixels
+        pixels_left = WINDOW_WORK_FACTOR * self.max_pixels
         for entry in parsed.layers[:requested]:
             payload = parsed.layer_bytes(entry.index)
             if payload is None or zlib.crc32(payload) != entry.crc32:
-                return  # decoding stops there; the layer loop reports why
-            if entry.kind == "object" and len(payload) >= MASK_LENGTH.size:
-                (mask_length,) = MASK_LENGTH.unpack_from(payload)
-                cells_left -= _mask_cells(payload[MASK_LENGTH.size : MASK_LENGTH.size + mask_length])
-                if cells_left < 0:
-                    raise ImageTooLargeError(
-                        f"layer {entry.index}: the masks of this file cover more than {MASK_WORK_FACTOR} times the "
-                        "pixel budget; if you trust the file, decode it with a larger max_pixels."
-                    )
+                return
+            if entry.kind != "object":
+                continue
+            box = self._mask_box(payload, entry.scale)
+            if box is False:
+                return
+            if box is None:
+                continue
+            window = layer_window(box, entry.scale, self.header.height, self.header.width)
+            cells_left -= box.width * box.height
+            pixels_left -= window.width * window.height
+            if cells_left < 0 or pixels_left < 0:
+                what = (f"masks cover more than {MASK_WORK_FACTOR}" if cells_left < 0
+                        else f"layers' windows cover more than {WINDOW_WORK_FACTOR}")
+                raise ImageTooLargeError(
+                    f"layer {entry.index}: the {what} times the pixel budget of {self.max_pixels} pixels; if you trust "
+                    "the file, decode it with a larger max_pixels."
+                )
+
+    def _mask_box(self, payload: bytes, scale: int) -> Window | None | bool:
+        """An object layer's mask box on its ``scale`` grid (None: an empty mask; False: a box :meth:`add` refuses)."""
+        if len(payload) < MASK_LENGTH.size:
+            return False
+        (mask_length,) = MASK_LENGTH.unpack_from(payload)
+        if MASK_LENGTH.size + mask_length > len(payload) or mask_length < BOX.size:
+            return False
+        x0, y0, x1, y1 = BOX.unpack_from(payload, MASK_LENGTH.size)
+        if x0 == y0 == x1 == y1 == 0:
+            return None
+        if mask_length < BOX.size + CONTEXTS or not (x0 < x1 <= -(-self.header.width // scale) and y0 < y1 <= -(-self.header.height // scale)):
+            return False
+        return Window(x0, y0, x1, y1)
 
     def _paste(self, values: np.ndarray, region: np.ndarray, index: int, window: Window) -> None:
         if values.shape != (window.height, window.width, self.header.channels) or values.dtype != np.uint8:
@@ -431,14 +450,6 @@ class _Canvas:
         return DecodedImage(image, self.covered.copy(), decoded, missing, self.layer_of_pixel.copy())
 
 
-def _mask_cells(mask_payload: bytes) -> int:
-    """The cells a mask payload's box asks the decoder to decode (0 for a payload too short to hold a box)."""
-    if len(mask_payload) < BOX.size:
-        return 0
-    x0, y0, x1, y1 = BOX.unpack_from(mask_payload)
-    return max(0, x1 - x0) * max(0, y1 - y0)
-
-
 def _decoder(data: bytes, transform: ContentTransform | None, max_pixels: int):
     max_pixels = _whole_number(max_pixels, "max_pixels", 1, container.MAX_SIDE**2)
     parsed = container.unpack(data, max_pixels)
@@ -456,7 +467,7 @@ def _decoder(data: bytes, transform: ContentTransform | None, max_pixels: int):
 
 def _layers(parsed: container.Container, canvas: _Canvas, requested: int) -> Iterator[int]:
     """Decode layers one by one; yields how many are done. Stops early where the data ends."""
-    canvas.check_mask_budget(parsed, requested)
+    canvas.check_work_budget(parsed, requested)
     for entry in parsed.layers[:requested]:
         payload = parsed.layer_bytes(entry.index)
         if payload is None:
@@ -476,7 +487,8 @@ def decode_progressive(
     """Decode every layer once, yielding the image after each: step k shows the first k layers.
 
     The work is linear in the number of layers (each is decoded once). A truncated file yields
-    its complete layers, then warns which are missing. Errors as :func:`decode`.
+    its complete layers, then warns which are missing. Errors as :func:`decode` (a file over the work
+    budget raises before the first step).
     """
     parsed, coder = _decoder(data, transform, max_pixels)
     canvas = _Canvas(parsed.header, coder, max_pixels)
@@ -499,7 +511,9 @@ def decode(
     A truncated file decodes every complete layer; the others are listed in ``missing`` and a
     warning says so. A layer whose CRC fails raises :class:`CorruptBitstreamError`, naming how
     many layers before it are intact (decode those with ``layers=`` that number). A file whose
-    image has more than ``max_pixels`` pixels raises :class:`ImageTooLargeError` before any work.
+    image has more than ``max_pixels`` pixels, or whose requested layers' masks and windows would
+    take more work than that budget allows (:data:`MASK_WORK_FACTOR`, :data:`WINDOW_WORK_FACTOR`),
+    raises :class:`ImageTooLargeError` before any layer is decoded.
     ``data`` is bytes-like (``encoded.data``, a file's bytes); anything else, an ``EncodedImage`` included,
     raises :class:`InvalidParameterError` saying what to pass.
     """

@@ -136,7 +136,8 @@ class SweepConfig:
     def schema_error(self) -> str:
         """The first field that breaks the schema, said in words ("" when all is well): names from
         the registries (tasks, rankers, codecs, a grounder or "annotations" for ``objects``), whole
-        qualities 1-100, scales in (1, 2, 4, 8), ``preview_scale`` in (2, 4, 8), ``preview_quality`` 1-100,
+        qualities 1-100, background scales in (1, 2, 4, 8), ``mask_scale`` in (1, 2, 4, ..., 64),
+        ``preview_scale`` in (2, 4, 8), ``preview_quality`` 1-100,
         ``max_layers`` null or 1-1000, each list without repeats and at most 1000 long,
         JSON booleans, ``workers`` from 1 to 256, a Dask address such as tcp://host:8786."""
         from sdcomp_lite.evaluation.codecs import REFERENCE_CODECS

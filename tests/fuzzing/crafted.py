@@ -27,10 +27,10 @@ def layer(kind: str, quality: int = 50, scale: int = 1) -> container.LayerEntry:
                                 scale=scale, offset=0, length=0, crc32=0)
 
 
-def bitstream(width: int, height: int, channels: int, transform: str, layers: list[tuple[str, bytes]]) -> bytes:
-    """A container with the given (kind, payload) layers; every length and CRC is right."""
+def bitstream(width: int, height: int, channels: int, transform: str, layers: list[tuple]) -> bytes:
+    """A container with the given (kind, payload) or (kind, payload, scale) layers; every length and CRC is right."""
     header = container.Header(channels, width, height, transform, (128, 128, 128))
-    return container.pack(header, [(layer(kind), payload) for kind, payload in layers])
+    return container.pack(header, [(layer(kind, scale=rest[0] if rest else 1), payload) for kind, payload, *rest in layers])
 
 
 def dct8_payload(class_weights: list[int], channels: int, classes: list[int], levels: list[int] = (),
@@ -93,6 +93,14 @@ def full_box_masks(count: int = 5, side: int = 4096, transform: str = "dct8") ->
     return bitstream(side, side, 1, transform, [("object", object_layer(mask))] * count + [("background", b"")])
 
 
+def full_box_windows(count: int = 40, side: int = 4096, scale: int = 64, transform: str = "dct8") -> bytes:
+    """``count`` object layers with 64-pixel cells whose masks cover the whole grid but are all zero: each mask
+    is a few bytes, but each layer's window is the whole image. 40 layers at 4096: about 1.5 KB."""
+    cells = -(-side // scale)
+    mask = mask_payload((0, 0, cells, cells), np.zeros(cells * cells, np.int64), context_byte=0)
+    return bitstream(side, side, 1, transform, [("object", object_layer(mask), scale)] * count + [("background", b"")])
+
+
 CRAFTED = {
     "short-dct8-stream-512": lambda: short_dct8_stream(512),
     "short-dct8-stream-4096": lambda: short_dct8_stream(4096),
@@ -103,4 +111,5 @@ CRAFTED = {
     "empty-object-layers-30-4096": lambda: empty_object_layers(30, 4096),
     "empty-object-layers-60-2048": lambda: empty_object_layers(60, 2048),
     "full-box-masks-5-4096": lambda: full_box_masks(5, 4096),
+    "full-box-windows-40-4096": lambda: full_box_windows(40, 4096),
 }
