@@ -4,7 +4,8 @@ For each photograph (coco-val128 names, or any load_sample name), every unit of
 ``sweep_coco128_people.json`` but ROI-HEVC's is coded and scored by the sweep's own worker
 (``worker.run_unit``): objects from the offline grounder, ranked by the offline ranker with each
 task's prompt; sdcomp-lite at object qualities 5 / 15 / 40 with the background at quality 5 and half
-size, once per structure below, every prefix scored on person segmentation and detection:person
+size (:data:`GRID`, unless a structure sets its own), once per structure below, every prefix scored on
+person segmentation and detection:person
 against the task's own prediction on the original; the anchors (AVIF, HEVC, prefilter + AVIF at
 sigma 4, regions = the task's first objects) at qualities 2 / 5 / 10 / 25 / 40.
 
@@ -13,14 +14,16 @@ Structures (options passed to ``sdcomp_lite.coding.encode``):
 - ``A``: the library's defaults (one layer per object, 1/8-size preview at quality 10);
 - ``T3``: at most 3 object layers (importance tiers);
 - ``T2P4``: 2 tiers (the task's objects, then the rest) and a 1/4-size preview at quality 5,
-  what the coco-val128 sweeps use since this comparison;
+  the coco-val128 sweeps' structure;
 - ``T3P4``: 3 tiers and the same preview;
 - ``B2T3``: a *base* first: the preview at 1/2 size and quality 5, then 3 tiers, and no background
   layer (its prefixes stop before it: the base stands in for the background);
 - ``T2P8``: ``T2P4`` with the preview at 1/8 size;
 - ``T2P4Q2``: ``T2P4`` with the preview at quality 2;
 - ``T2P4M16``, ``T2P4M64``: ``T2P4`` with object regions in 16- or 64-pixel cells (``mask_scale``; 64 is
-  AV1's superblock, the cell size at which all layers together cost least over one layer).
+  AV1's superblock, where no AVIF block lies on two layers);
+- ``T2P4Low``: ``T2P4`` on a grid that reaches quality 2 like the anchors' (objects 2 / 5 / 15 / 40,
+  background 2 / 5), what the coco-val128 sweeps use since this comparison.
 
 Writes ``results/structure_tasks.csv`` (rows as a sweep's results.csv) and, with ``--summarize``,
 ``results/structure_tasks.md`` (per-photograph BD-rates summarised with
@@ -29,6 +32,9 @@ Writes ``results/structure_tasks.csv`` (rows as a sweep's results.csv) and, with
 Run from the repository root (appends; a photograph's structures already in the CSV are skipped):
     SDCOMP_COCO_VAL128=../shared/data/coco-val128 nice python benchmarks/structure_tasks.py coco-val128/785 ...
     python benchmarks/structure_tasks.py --summarize
+The held-out check (photographs outside coco-val128: data/'s astronaut and the seven coco7 photographs):
+    python benchmarks/structure_tasks.py astronaut coco-4495 ... --structures A T2P4 T2P4Low T2P4M64 \
+        --name structure_tasks_heldout --summarize
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ ROOT = Path(__file__).resolve().parent
 CSV_PATH = ROOT / "results" / "structure_tasks.csv"
 MD_PATH = ROOT / "results" / "structure_tasks.md"
 CONFIG = ROOT / "sweep_coco128_people.json"  # tasks, objects, ranker, grid and anchors: the sweep's
+GRID = {"sdcomp_qualities": (5, 15, 40), "background_qualities": (5,)}  # the grid the structures were compared on
 STRUCTURES = {
     "A": {},
     "T3": {"max_layers": 3},
@@ -59,6 +66,8 @@ STRUCTURES = {
     "T2P4Q2": {"max_layers": 2, "preview_scale": 4, "preview_quality": 2},
     "T2P4M16": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "mask_scale": 16},
     "T2P4M64": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "mask_scale": 64},
+    "T2P4Low": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "sdcomp_qualities": (2, 5, 15, 40),
+                "background_qualities": (2, 5)},
 }
 NO_BACKGROUND = ("B2T3",)  # structures whose base layer stands in for the background
 ANCHORS = ("avif", "hevc", "prefilter-avif")  # the sweep's anchors but ROI-HEVC
@@ -72,7 +81,9 @@ def _narrowed(config: SweepConfig, image: str, codecs: tuple[str, ...], **struct
                    anchor_variants={k: v for k, v in config.anchor_variants.items() if k in codecs},
                    max_layers=structure.get("max_layers"), preview_scale=structure.get("preview_scale", PREVIEW_SCALE),
                    preview_quality=structure.get("preview_quality", DEFAULT_PREVIEW_QUALITY),
-                   mask_scale=structure.get("mask_scale", DEFAULT_MASK_SCALE))
+                   mask_scale=structure.get("mask_scale", DEFAULT_MASK_SCALE),
+                   sdcomp_qualities=structure.get("sdcomp_qualities", GRID["sdcomp_qualities"]),
+                   background_qualities=structure.get("background_qualities", GRID["background_qualities"]))
 
 
 def _without_background(rows: list[dict]) -> list[dict]:
@@ -105,38 +116,44 @@ def photograph_rows(image: str, config: SweepConfig, structures: tuple[str, ...]
     return rows
 
 
-def write_summary() -> None:
-    with open(CSV_PATH, newline="") as handle:
+def write_summary(csv_path: Path = CSV_PATH, md_path: Path = MD_PATH) -> None:
+    with open(csv_path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     images = sorted({r["image"] for r in rows})
     summaries = summarize(rows, methods=("pchip",))
     lines = ["# Stream structures for the person tasks (issue 17 item 5)", "",
              f"Written by `benchmarks/structure_tasks.py` (its docstring gives the procedure) from "
-             f"`structure_tasks.csv`: {len(images)} photographs ({', '.join(images)}). Offline objects; "
+             f"`{csv_path.name}`: {len(images)} photographs ({', '.join(images)}). Offline objects; "
              "each family `sdcomp-lite (<structure>)` is one structure; negative: fewer bits than the anchor "
              "at equal score. An exploration on a few photographs: the coco-val128 sweeps give the verdict.", "",
              markdown_table(summaries)]
-    MD_PATH.write_text("\n".join(lines) + "\n")
-    print(MD_PATH.read_text())
+    md_path.write_text("\n".join(lines) + "\n")
+    print(md_path.read_text())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="*", help="photographs to code (load_sample names)")
-    parser.add_argument("--summarize", action="store_true", help="write structure_tasks.md from the CSV")
+    parser.add_argument("--summarize", action="store_true", help="write the Markdown summary from the CSV")
+    parser.add_argument("--structures", nargs="+", choices=list(STRUCTURES), default=list(STRUCTURES),
+                        help="code only these structures (default: all)")
+    parser.add_argument("--name", default=CSV_PATH.stem,
+                        help="results/<name>.csv and .md (default structure_tasks; structure_tasks_heldout holds the "
+                             "photographs outside coco-val128)")
     args = parser.parse_args()
+    csv_path, md_path = CSV_PATH.with_name(f"{args.name}.csv"), MD_PATH.with_name(f"{args.name}.md")
     config = SweepConfig.from_json(CONFIG)
     done: set[tuple[str, str]] = set()  # (photograph, structure or "anchors")
-    if CSV_PATH.exists():
-        with open(CSV_PATH, newline="") as handle:
+    if csv_path.exists():
+        with open(csv_path, newline="") as handle:
             done = {(r["image"], r["variant"].split(" ")[0] if r["codec"] == "sdcomp-lite" else "anchors")
                     for r in csv.DictReader(handle)}
-    with open(CSV_PATH, "a", newline="") as handle:
+    with open(csv_path, "a", newline="") as handle:
         writer = csv.DictWriter(handle, COLUMNS)
         if handle.tell() == 0:
             writer.writeheader()
         for image in args.images:
-            structures = tuple(name for name in STRUCTURES if (image, name) not in done)
+            structures = tuple(name for name in args.structures if (image, name) not in done)
             with_anchors = (image, "anchors") not in done
             if not structures and not with_anchors:
                 continue
@@ -145,7 +162,7 @@ def main() -> None:
             handle.flush()
             print(f"{image}: {time.perf_counter() - start:.0f} s", flush=True)
     if args.summarize:
-        write_summary()
+        write_summary(csv_path, md_path)
 
 
 if __name__ == "__main__":
