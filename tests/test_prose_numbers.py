@@ -300,6 +300,7 @@ def coco128_cell(folder: str, task: str, anchor: str, column: str) -> str:
     decimal with its sign, or "won of defined" for ``column="won"``."""
     cells = coco128_row(folder, task, anchor).strip("| ").split(" | ")
     return {"mean": cells[2].split(" ")[0], "low": cells[2].split("(")[1].split(" ")[0],
+            "high": cells[2].split(".. ")[1].rstrip(")"),
             "median": cells[3], "won": cells[4], "dataset": cells[6].split(" ")[0]}[column]
 
 
@@ -342,6 +343,11 @@ README_CLAIMS = [
     *(Claim(f"coco-val128 fcm {task} {anchor}", "readme",
             lambda task=task, anchor=anchor: coco128_row("coco128_fcm", task, anchor))
       for task in ("detection", "classification") for anchor in ("avif", "hevc")),
+    Claim("coco-val128 annotations prose", "readme", lambda: (lambda c: (
+        f"detection of people against HEVC intra ({c('detection:person', 'hevc', 'mean')},\n"
+        f"{c('detection:person', 'hevc', 'low')} .. {c('detection:person', 'hevc', 'high')}). Every other interval "
+        f"contains zero, person segmentation against prefilter + AVIF\nincluded ({c('person-segmentation', 'prefilter-avif', 'mean')})"
+    ))(lambda task, anchor, column: coco128_cell("coco128_people_annotations", task, anchor, column))),
     Claim("coco-val128 worst", "readme", lambda: coco128_worst(COCO128, "person-segmentation", "avif")),
     Claim("coco-val128 verdict", "readme", lambda: (lambda c: (
         f"person segmentation sdcomp-lite needs fewer bits than HEVC intra ({c('hevc', 'mean')}, the interval below zero:\n"
