@@ -346,7 +346,8 @@ README_CLAIMS = [
     Claim("coco-val128 annotations prose", "readme", lambda: (lambda c: (
         f"detection of people against HEVC intra ({c('detection:person', 'hevc', 'mean')},\n"
         f"{c('detection:person', 'hevc', 'low')} .. {c('detection:person', 'hevc', 'high')}). Every other interval "
-        f"contains zero, person segmentation against prefilter + AVIF\nincluded ({c('person-segmentation', 'prefilter-avif', 'mean')})"
+        f"contains zero, person segmentation against prefilter + AVIF\n"
+        f"included ({c('person-segmentation', 'prefilter-avif', 'mean')})"
     ))(lambda task, anchor, column: coco128_cell("coco128_people_annotations", task, anchor, column))),
     Claim("coco-val128 fcm prose", "readme", lambda: (lambda c: (
         f"({c('detection', 'avif', 'mean')};\n{c('detection', 'avif', 'won')} photographs won, "
