@@ -23,7 +23,11 @@ Structures (options passed to ``sdcomp_lite.coding.encode``):
 - ``T2P4M16``, ``T2P4M64``: ``T2P4`` with object regions in 16- or 64-pixel cells (``mask_scale``; 64 is
   AV1's superblock, where no AVIF block lies on two layers);
 - ``T2P4Low``: ``T2P4`` on a grid that reaches quality 2 like the anchors' (objects 2 / 5 / 15 / 40,
-  background 2 / 5), what the coco-val128 sweeps use since this comparison.
+  background 2 / 5), what the coco-val128 sweeps use since this comparison;
+- ``T2P4LowB15``: ``T2P4Low`` with the background also at quality 15 (objects at 15 or 40): a top end that
+  reaches the anchors' scores without coding the people at quality 40;
+- ``T2P4LowM4``, ``T2P4LowM16``: ``T2P4Low`` with object regions in 4- or 16-pixel cells;
+- ``T2P4LowQ2``, ``T2P4LowQ10``: ``T2P4Low`` with the preview at quality 2 or 10.
 
 Writes ``results/structure_tasks.csv`` (rows as a sweep's results.csv) and, with ``--summarize``,
 ``results/structure_tasks.md`` (per-photograph BD-rates summarised with
@@ -68,6 +72,16 @@ STRUCTURES = {
     "T2P4M64": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "mask_scale": 64},
     "T2P4Low": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "sdcomp_qualities": (2, 5, 15, 40),
                 "background_qualities": (2, 5)},
+    "T2P4LowB15": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "sdcomp_qualities": (2, 5, 15, 40),
+                   "background_qualities": (2, 5, 15)},
+    "T2P4LowM4": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "mask_scale": 4,
+                  "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)},
+    "T2P4LowM16": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "mask_scale": 16,
+                   "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)},
+    "T2P4LowQ2": {"max_layers": 2, "preview_scale": 4, "preview_quality": 2,
+                  "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)},
+    "T2P4LowQ10": {"max_layers": 2, "preview_scale": 4, "preview_quality": 10,
+                   "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)},
 }
 NO_BACKGROUND = ("B2T3",)  # structures whose base layer stands in for the background
 ANCHORS = ("avif", "hevc", "prefilter-avif")  # the sweep's anchors but ROI-HEVC
