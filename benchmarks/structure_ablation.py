@@ -238,7 +238,8 @@ def write_markdown(rows: list[dict], seconds: float) -> None:
         "# Structure ablation: preview, importance tiers, bits by rank (issue 17 item 5)", "",
         "Written by `benchmarks/structure_ablation.py` (read its docstring for the whole procedure). Objects: the "
         "annotations ranked people first (perfect grounding and ranking). Coder: AVIF per layer, mask_scale 8 "
-        f"(defaults) unless a variant says otherwise. sdcomp-lite qualities {QUALITIES}; AVIF anchor (whole image, imagecodecs) qualities {AVIF_QUALITIES}. "
+        f"(defaults) unless a variant says otherwise. sdcomp-lite qualities {QUALITIES}; "
+        f"AVIF anchor (whole image, imagecodecs) qualities {AVIF_QUALITIES}. "
         f"CPU time of the run: {seconds / 60:.1f} minutes.", "",
         "Variants (options passed to `sdcomp_lite.coding.encode`; everything else at the defaults):", "", variants, "",
         "## a. All layers decoded: PSNR BD-rate against one layer", "",
