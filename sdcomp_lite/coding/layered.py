@@ -426,7 +426,8 @@ class _Canvas:
         x0, y0, x1, y1 = BOX.unpack_from(payload, MASK_LENGTH.size)
         if x0 == y0 == x1 == y1 == 0:
             return None
-        if mask_length < BOX.size + CONTEXTS or not (x0 < x1 <= -(-self.header.width // scale) and y0 < y1 <= -(-self.header.height // scale)):
+        columns, rows = -(-self.header.width // scale), -(-self.header.height // scale)
+        if mask_length < BOX.size + CONTEXTS or not (x0 < x1 <= columns and y0 < y1 <= rows):
             return False
         return Window(x0, y0, x1, y1)
 
