@@ -352,7 +352,7 @@ README_CLAIMS = [
     Claim("coco-val128 fcm prose", "readme", lambda: (lambda c: (
         f"({c('detection', 'avif', 'mean')};\n{c('detection', 'avif', 'won')} photographs won, "
         f"median {c('detection', 'avif', 'median')}), against HEVC "
-        f"no difference ({c('detection', 'hevc', 'mean')}), and a loss at the dataset\nlevel against both "
+        f"undecided ({c('detection', 'hevc', 'mean')}), and a loss at the dataset\nlevel against both "
         f"({c('detection', 'avif', 'dataset')}, {c('detection', 'hevc', 'dataset')})"
     ))(lambda task, anchor, column: coco128_cell("coco128_fcm", task, anchor, column))),
     Claim("coco-val128 worst", "readme", lambda: coco128_worst(COCO128, "person-segmentation", "avif")),
