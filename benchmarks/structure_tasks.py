@@ -27,7 +27,8 @@ Structures (options passed to ``sdcomp_lite.coding.encode``):
 - ``T2P4LowB15``: ``T2P4Low`` with the background also at quality 15 (objects at 15 or 40): a top end that
   reaches the anchors' scores without coding the people at quality 40;
 - ``T2P4LowM4``, ``T2P4LowM16``: ``T2P4Low`` with object regions in 4- or 16-pixel cells;
-- ``T2P4LowQ2``, ``T2P4LowQ10``: ``T2P4Low`` with the preview at quality 2 or 10.
+- ``T2P4LowQ2``, ``T2P4LowQ10``: ``T2P4Low`` with the preview at quality 2 or 10;
+- ``T2P4LowS24``, ``T2P4LowS12``: ``T2P4Low`` with the background also at 1/4 size, or also at full size.
 
 Writes ``results/structure_tasks.csv`` (rows as a sweep's results.csv) and, with ``--summarize``,
 ``results/structure_tasks.md`` (per-photograph BD-rates summarised with
@@ -80,6 +81,10 @@ STRUCTURES = {
                    "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)},
     "T2P4LowQ2": {"max_layers": 2, "preview_scale": 4, "preview_quality": 2,
                   "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)},
+    "T2P4LowS24": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "sdcomp_qualities": (2, 5, 15, 40),
+                   "background_qualities": (2, 5), "background_scales": (2, 4)},
+    "T2P4LowS12": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "sdcomp_qualities": (2, 5, 15, 40),
+                   "background_qualities": (2, 5), "background_scales": (1, 2)},
     "T2P4LowQ10": {"max_layers": 2, "preview_scale": 4, "preview_quality": 10,
                    "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)},
 }
@@ -97,7 +102,8 @@ def _narrowed(config: SweepConfig, image: str, codecs: tuple[str, ...], **struct
                    preview_quality=structure.get("preview_quality", DEFAULT_PREVIEW_QUALITY),
                    mask_scale=structure.get("mask_scale", DEFAULT_MASK_SCALE),
                    sdcomp_qualities=structure.get("sdcomp_qualities", GRID["sdcomp_qualities"]),
-                   background_qualities=structure.get("background_qualities", GRID["background_qualities"]))
+                   background_qualities=structure.get("background_qualities", GRID["background_qualities"]),
+                   background_scales=structure.get("background_scales", config.background_scales))
 
 
 def _without_background(rows: list[dict]) -> list[dict]:

@@ -375,8 +375,12 @@ README_CLAIMS = [
     Claim("low grid variations", "readme", lambda: (
         f"also at quality 15 ({structure_mean('T2P4LowB15', 'avif')} against AVIF, "
         f"{structure_mean('T2P4LowB15', 'prefilter-avif')} against prefilter + AVIF),\n4- or 16-pixel cells\n"
-        f"({structure_mean('T2P4LowM4', 'avif')} and {structure_mean('T2P4LowM16', 'avif')} against AVIF), and a preview "
-        f"at quality 2 or 10 ({structure_mean('T2P4LowQ2', 'avif')} and {structure_mean('T2P4LowQ10', 'avif')})")),
+        f"({structure_mean('T2P4LowM4', 'avif')} and {structure_mean('T2P4LowM16', 'avif')} against AVIF), a preview "
+        f"at quality 2 or 10 ({structure_mean('T2P4LowQ2', 'avif')} and {structure_mean('T2P4LowQ10', 'avif')}), and a "
+        f"background at\nquarter size as well ({structure_mean('T2P4LowS24', 'avif')} and "
+        f"{structure_mean('T2P4LowS24', 'prefilter-avif')}: a little worse against AVIF, a little better against "
+        f"prefilter +\nAVIF) or at full size as well ({structure_mean('T2P4LowS12', 'avif')} and "
+        f"{structure_mean('T2P4LowS12', 'prefilter-avif')})")),
     Claim("mask cells psnr", "readme", lambda: (
         f"all layers decoded cost {ablation_mean('ml2 ps4 pq5', 'coco-val128')} over one layer at equal PSNR\n"
         f"on 16 coco-val128 photographs with this structure ({ablation_mean('default', 'coco-val128')} with one layer "
