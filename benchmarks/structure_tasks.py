@@ -28,7 +28,9 @@ Structures (options passed to ``sdcomp_lite.coding.encode``):
   reaches the anchors' scores without coding the people at quality 40;
 - ``T2P4LowM4``, ``T2P4LowM16``: ``T2P4Low`` with object regions in 4- or 16-pixel cells;
 - ``T2P4LowQ2``, ``T2P4LowQ10``: ``T2P4Low`` with the preview at quality 2 or 10;
-- ``T2P4LowS24``, ``T2P4LowS12``: ``T2P4Low`` with the background also at 1/4 size, or also at full size.
+- ``T2P4LowS24``, ``T2P4LowS12``: ``T2P4Low`` with the background also at 1/4 size, or also at full size;
+- ``T2P4LowTop``: ``T2P4Low`` with bits that follow importance (``object_quality="top-tier"``): the second tier
+  (the objects the task does not name) at the background's quality.
 
 Writes ``results/structure_tasks.csv`` (rows as a sweep's results.csv) and, with ``--summarize``,
 ``results/structure_tasks.md`` (per-photograph BD-rates summarised with
@@ -85,6 +87,8 @@ STRUCTURES = {
                    "background_qualities": (2, 5), "background_scales": (2, 4)},
     "T2P4LowS12": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "sdcomp_qualities": (2, 5, 15, 40),
                    "background_qualities": (2, 5), "background_scales": (1, 2)},
+    "T2P4LowTop": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "sdcomp_qualities": (2, 5, 15, 40),
+                   "background_qualities": (2, 5), "object_quality": "top-tier"},
     "T2P4LowQ10": {"max_layers": 2, "preview_scale": 4, "preview_quality": 10,
                    "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)},
 }
@@ -103,7 +107,8 @@ def _narrowed(config: SweepConfig, image: str, codecs: tuple[str, ...], **struct
                    mask_scale=structure.get("mask_scale", DEFAULT_MASK_SCALE),
                    sdcomp_qualities=structure.get("sdcomp_qualities", GRID["sdcomp_qualities"]),
                    background_qualities=structure.get("background_qualities", GRID["background_qualities"]),
-                   background_scales=structure.get("background_scales", config.background_scales))
+                   background_scales=structure.get("background_scales", config.background_scales),
+                   object_quality=structure.get("object_quality", "flat"))
 
 
 def _without_background(rows: list[dict]) -> list[dict]:

@@ -59,6 +59,7 @@ def test_the_shipped_configurations_and_the_default_pass():
     ({"preview_quality": 0}, "'preview_quality' must be a whole number from 1 to 100, got 0"),
     ({"preview_quality": True}, "'preview_quality' must be a whole number"),
     ({"max_layers": 0}, "'max_layers' must be a whole number from 1 to 1000"),
+    ({"object_quality": "sharp"}, "'object_quality'"),
     ({"max_layers": "3"}, "'max_layers' must be a whole number"),
     ({"workers": 0}, "'workers' must be a whole number from 1 to 256, got 0"),
     ({"workers": -3}, "'workers' must be a whole number from 1 to 256"),
@@ -196,7 +197,7 @@ def test_the_layer_structure_keys_reach_encode_with_encodes_defaults():
 
     defaults = inspect.signature(encode).parameters
     config = SweepConfig()
-    for key in ("preview_scale", "preview_quality", "max_layers", "mask_scale", "preview"):
+    for key in ("preview_scale", "preview_quality", "max_layers", "mask_scale", "preview", "object_quality"):
         assert getattr(config, key) == defaults[key].default, key
     assert SweepConfig.from_dict({"max_layers": 3, "preview_scale": 4, "preview_quality": 5}).max_layers == 3
 

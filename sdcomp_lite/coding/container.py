@@ -58,6 +58,7 @@ DEFAULT_MASK_SCALE = 8  # encode's default mask grid
 PREVIEW_SCALES = (2, 4, 8)  # what encode writes for a preview layer (a reader accepts any of SCALES)
 PREVIEW_SCALE = 8  # encode's default preview scale
 DEFAULT_PREVIEW_QUALITY = 10  # encode's default preview quality
+OBJECT_QUALITY_RULES = ("flat", "by-importance", "top-tier")  # encode's rules for each object layer's quality
 LAYER_KINDS = {0: "object", 1: "background", 2: "preview"}
 KIND_CODES = {name: code for code, name in LAYER_KINDS.items()}
 

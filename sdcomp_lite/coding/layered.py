@@ -55,7 +55,7 @@ from sdcomp_lite.types import SceneObject, Window, box_from_mask, validate_objec
 MASK_LENGTH = struct.Struct(">I")  # an object layer starts with the mask payload's length
 PREVIEW_SCALE, PREVIEW_SCALES, DEFAULT_PREVIEW_QUALITY = (container.PREVIEW_SCALE, container.PREVIEW_SCALES,
                                                           container.DEFAULT_PREVIEW_QUALITY)
-OBJECT_QUALITY_RULES = ("flat", "by-importance", "top-tier")
+OBJECT_QUALITY_RULES = container.OBJECT_QUALITY_RULES
 WINDOW_ALIGN = 8  # a layer's window starts on this grid, so every coder's blocks line up with the image's
 MASK_WORK_FACTOR = 4  # a decoder decodes at most this many times max_pixels mask cells in all
 WINDOW_WORK_FACTOR = 32  # ... and object-layer windows (full resolution) of at most this many times max_pixels

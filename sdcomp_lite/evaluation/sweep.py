@@ -32,6 +32,7 @@ from sdcomp_lite.coding.container import (
     DEFAULT_MASK_SCALE,
     DEFAULT_PREVIEW_QUALITY,
     MASK_SCALES,
+    OBJECT_QUALITY_RULES,
     PREVIEW_SCALE,
     PREVIEW_SCALES,
     SCALES,
@@ -90,7 +91,9 @@ class SweepConfig:
     ``sdcomp_qualities`` x ``background_qualities`` x ``background_scales``: sdcomp-lite's grid.
     The background layer is coded at a background quality (only those <= the objects' quality; an
     empty tuple codes it at the objects' quality) and at 1 / scale of the resolution. ``mask_scale``,
-    ``preview``, ``preview_scale``, ``preview_quality`` and ``max_layers`` (null: no cap) go to
+    ``preview``, ``preview_scale``, ``preview_quality``, ``max_layers`` (null: no cap) and
+    ``object_quality`` ("flat", "by-importance", "top-tier": the objects past the task's first tier at
+    the background quality) go to
     :func:`~sdcomp_lite.coding.encode` unchanged; their defaults are encode's.
     ``codecs``: the anchors (see ``REFERENCE_CODECS.available()``), each over its own qualities and
     variants, unless ``anchor_qualities`` / ``anchor_variants`` (JSON objects, by codec name) narrow
@@ -113,6 +116,7 @@ class SweepConfig:
     preview_scale: int = PREVIEW_SCALE
     preview_quality: int = DEFAULT_PREVIEW_QUALITY
     max_layers: int | None = None
+    object_quality: str = "flat"
     codecs: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "roi-hevc")
     anchor_qualities: dict[str, list[int]] = field(default_factory=dict, hash=False)
     anchor_variants: dict[str, list[str]] = field(default_factory=dict, hash=False)
@@ -137,7 +141,7 @@ class SweepConfig:
         """The first field that breaks the schema, said in words ("" when all is well): names from
         the registries (tasks, rankers, codecs, a grounder or "annotations" for ``objects``), whole
         qualities 1-100, background scales in (1, 2, 4, 8), ``mask_scale`` in (1, 2, 4, ..., 64),
-        ``preview_scale`` in (2, 4, 8), ``preview_quality`` 1-100,
+        ``preview_scale`` in (2, 4, 8), ``preview_quality`` 1-100, ``object_quality`` one of encode's rules,
         ``max_layers`` null or 1-1000, each list without repeats and at most 1000 long,
         JSON booleans, ``workers`` from 1 to 256, a Dask address such as tcp://host:8786."""
         from sdcomp_lite.evaluation.codecs import REFERENCE_CODECS
@@ -156,6 +160,7 @@ class SweepConfig:
                    _one_of(self.mask_scale, "mask_scale", MASK_SCALES),
                    _one_of(self.preview_scale, "preview_scale", PREVIEW_SCALES),
                    _whole(self.preview_quality, "preview_quality", range(1, 101)),
+                   _one_of(self.object_quality, "object_quality", OBJECT_QUALITY_RULES),
                    "" if self.max_layers is None else _whole(self.max_layers, "max_layers", range(1, MAX_LIST + 1)),
                    _text(self.ranking_task, "'ranking_task'", 2000, optional=True),
                    _scheduler(self.scheduler),

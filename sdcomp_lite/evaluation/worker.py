@@ -132,7 +132,8 @@ def _sdcomp_rows(unit, config, sample, tasks: dict, task_references: dict, ranki
     options = {"quality": unit.quality, "background_quality": int(settings.get("bq", unit.quality)),
                "background_scale": int(settings.get("bs", 1)), "mask_scale": config.mask_scale,
                "preview": config.preview, "preview_scale": config.preview_scale,
-               "preview_quality": config.preview_quality, "max_layers": config.max_layers}
+               "preview_quality": config.preview_quality, "max_layers": config.max_layers,
+               "object_quality": config.object_quality}
     objects = _objects(unit.image, config)
     pixels = sample.image.shape[0] * sample.image.shape[1]
     coded: dict[tuple, list] = {}
