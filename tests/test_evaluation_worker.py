@@ -124,3 +124,23 @@ def test_the_configs_layer_structure_reaches_the_codec(monkeypatch):
         rows = worker.run_unit(WorkUnit("chelsea", "sdcomp-lite", "offline", 30), config, (reference, {}), ranking)
         layers[key] = max(int(row["layers"]) for row in rows)
     assert layers == {"default": 7, "tiered": 4}  # preview + 5 objects + background; preview + 2 tiers + background
+
+
+def test_the_configs_object_quality_reaches_the_codec(monkeypatch):
+    """object_quality="top-tier" codes the second tier at the background's quality: fewer bytes from the second
+    tier on, the task's tier and everything before it unchanged."""
+    objects = [SceneObject(i, "cat", (60.0 * i, 40.0, 60.0 * i + 56, 200.0),
+                           box_mask((60.0 * i, 40.0, 60.0 * i + 56, 200.0), 300, 451)) for i in range(1, 6)]
+    monkeypatch.setattr(worker, "_objects", lambda image, config: objects)
+    monkeypatch.setattr(worker, "_task", lambda name: MeanTask())
+    reference = {"detection": worker.Reference(0.0, "pseudo")}
+    ranking = {"detection": FixedRanking([0.9, 0.8, 0.3, 0.2, 0.1])}
+    sizes = {}
+    for rule in ("flat", "top-tier"):
+        config = SweepConfig(images=("chelsea",), tasks=("detection",), codecs=(), rankers=("offline",), max_layers=2,
+                             preview_scale=4, preview_quality=5, object_quality=rule, background_qualities=(5,))
+        rows = worker.run_unit(WorkUnit("chelsea", "sdcomp-lite", "offline bq=5 bs=1", 60), config, (reference, {}),
+                               ranking)
+        sizes[rule] = {int(row["layers"]): int(row["bytes"]) for row in rows}
+    assert sizes["flat"][2] == sizes["top-tier"][2]  # the preview and the task's tier
+    assert sizes["top-tier"][3] < sizes["flat"][3]  # the rest at quality 5, not 60
