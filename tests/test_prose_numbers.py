@@ -372,6 +372,9 @@ README_CLAIMS = [
     Claim("low grid", "readme", lambda: (
         f"layers go down to quality 2, as the anchors do, took them on to {structure_mean('T2P4Low', 'avif')} and "
         f"{structure_mean('T2P4Low', 'prefilter-avif')} there")),
+    Claim("top tier", "readme", lambda: (
+        f"comparison): {structure_mean('T2P4LowTop', 'avif')} against AVIF and {structure_mean('T2P4LowTop', 'prefilter-avif')} "
+        f"against prefilter + AVIF")),
     Claim("low grid variations", "readme", lambda: (
         f"also at quality 15 ({structure_mean('T2P4LowB15', 'avif')} against AVIF, "
         f"{structure_mean('T2P4LowB15', 'prefilter-avif')} against prefilter + AVIF),\n4- or 16-pixel cells\n"
