@@ -19,6 +19,7 @@ benchmarks/README.md names as such (not committed, so nothing to check).
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import re
@@ -333,6 +334,8 @@ def structure_mean(structure: str, anchor: str, task: str = "person-segmentation
 
 
 COCO128 = "coco128_people_offline"
+PERFECT = functools.partial(coco128_cell, "coco128_people_annotations")  # (task, anchor, column) of the annotation sweep
+FCM = functools.partial(coco128_cell, "coco128_fcm")
 
 README_CLAIMS = [
     *(Claim(f"coco-val128 {task} {anchor}", "readme", lambda task=task, anchor=anchor: coco128_row(COCO128, task, anchor))
@@ -343,18 +346,15 @@ README_CLAIMS = [
     *(Claim(f"coco-val128 fcm {task} {anchor}", "readme",
             lambda task=task, anchor=anchor: coco128_row("coco128_fcm", task, anchor))
       for task in ("detection", "classification") for anchor in ("avif", "hevc")),
-    Claim("coco-val128 annotations prose", "readme", lambda: (lambda c: (
-        f"detection of people against HEVC intra ({c('detection:person', 'hevc', 'mean')},\n"
-        f"{c('detection:person', 'hevc', 'low')} .. {c('detection:person', 'hevc', 'high')}). Every other interval "
-        f"contains zero, person segmentation against prefilter + AVIF\n"
-        f"included ({c('person-segmentation', 'prefilter-avif', 'mean')})"
-    ))(lambda task, anchor, column: coco128_cell("coco128_people_annotations", task, anchor, column))),
-    Claim("coco-val128 fcm prose", "readme", lambda: (lambda c: (
-        f"({c('detection', 'avif', 'mean')};\n{c('detection', 'avif', 'won')} photographs won, "
-        f"median {c('detection', 'avif', 'median')}), against HEVC "
-        f"undecided ({c('detection', 'hevc', 'mean')}), and a loss at the dataset\nlevel against both "
-        f"({c('detection', 'avif', 'dataset')}, {c('detection', 'hevc', 'dataset')})"
-    ))(lambda task, anchor, column: coco128_cell("coco128_fcm", task, anchor, column))),
+    Claim("coco-val128 annotations prose", "readme", lambda: (
+        f"detection of people against HEVC intra ({PERFECT('detection:person', 'hevc', 'mean')}, "
+        f"{PERFECT('detection:person', 'hevc', 'low')} .. {PERFECT('detection:person', 'hevc', 'high')}). Every other "
+        f"interval contains zero, person segmentation against prefilter + AVIF included "
+        f"({PERFECT('person-segmentation', 'prefilter-avif', 'mean')})")),
+    Claim("coco-val128 fcm prose", "readme", lambda: (
+        f"({FCM('detection', 'avif', 'mean')}; {FCM('detection', 'avif', 'won')} photographs won, median "
+        f"{FCM('detection', 'avif', 'median')}), against HEVC undecided ({FCM('detection', 'hevc', 'mean')}), and a loss "
+        f"at the dataset level against both ({FCM('detection', 'avif', 'dataset')}, {FCM('detection', 'hevc', 'dataset')})")),
     Claim("coco-val128 worst", "readme", lambda: coco128_worst(COCO128, "person-segmentation", "avif")),
     Claim("coco-val128 verdict", "readme", lambda: (lambda c: (
         f"person segmentation sdcomp-lite needs fewer bits than HEVC intra ({c('hevc', 'mean')}, the interval below zero:\n"
