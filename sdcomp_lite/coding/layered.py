@@ -46,7 +46,7 @@ from tqdm.auto import tqdm
 from sdcomp_lite.coding import container
 from sdcomp_lite.coding.fill import align_window, downscale, downscale_region, push_pull_fill, upscale
 from sdcomp_lite.coding.layer_table import LayerInfo, layer_infos
-from sdcomp_lite.coding.masks import BOX, CONTEXTS, decode_mask_box, encode_mask
+from sdcomp_lite.coding.masks import decode_mask_box, encode_mask, read_mask_box
 from sdcomp_lite.coding.transforms import DEFAULT_TRANSFORM, ContentTransform, get_transform
 from sdcomp_lite.errors import CorruptBitstreamError, ImageTooLargeError, InvalidParameterError
 from sdcomp_lite.images import to_uint8_array
@@ -371,19 +371,14 @@ class _Canvas:
                 small = upscale(push_pull_fill(small, small_region), entry.scale, header.height, header.width)
             self._paste(small, region, entry.index, Window(0, 0, header.width, header.height))
             return
-        if len(payload) < MASK_LENGTH.size:
-            raise CorruptBitstreamError(f"layer {entry.index} is too short to hold a mask.")
-        (mask_length,) = MASK_LENGTH.unpack_from(payload)
-        end = MASK_LENGTH.size + mask_length
-        if end > len(payload):
-            raise CorruptBitstreamError(f"layer {entry.index}: its mask length exceeds the layer.")
+        mask_payload, content = _split_object_layer(payload, entry.index)
         height, width, scale = header.height, header.width, entry.scale
-        coarse_box, crop = decode_mask_box(payload[MASK_LENGTH.size : end], -(-height // scale), -(-width // scale))
+        coarse_box, crop = decode_mask_box(mask_payload, -(-height // scale), -(-width // scale))
         window = layer_window(coarse_box, scale, height, width)
         if window is None:
             return  # an empty object: nothing to decode, nothing covered
         region = window_mask(coarse_box, crop, scale, window) & ~self.covered[window.slices]
-        values = self.coder.decode_region(payload[end:], region, channels, entry.quality)
+        values = self.coder.decode_region(content, region, channels, entry.quality)
         self._paste(values, region, entry.index, window)
 
     def check_work_budget(self, parsed: container.Container, requested: int) -> None:
@@ -417,19 +412,13 @@ class _Canvas:
                 )
 
     def _mask_box(self, payload: bytes, scale: int) -> Window | None | bool:
-        """An object layer's mask box on its ``scale`` grid (None: an empty mask; False: a box :meth:`add` refuses)."""
-        if len(payload) < MASK_LENGTH.size:
+        """An object layer's mask box on its ``scale`` grid (None: an empty mask; False: a box :meth:`add` refuses),
+        read and checked as :meth:`add` does, without decoding the mask."""
+        try:
+            mask_payload, _ = _split_object_layer(payload, 0)
+            return read_mask_box(mask_payload, -(-self.header.height // scale), -(-self.header.width // scale))
+        except CorruptBitstreamError:
             return False
-        (mask_length,) = MASK_LENGTH.unpack_from(payload)
-        if MASK_LENGTH.size + mask_length > len(payload) or mask_length < BOX.size:
-            return False
-        x0, y0, x1, y1 = BOX.unpack_from(payload, MASK_LENGTH.size)
-        if x0 == y0 == x1 == y1 == 0:
-            return None
-        columns, rows = -(-self.header.width // scale), -(-self.header.height // scale)
-        if mask_length < BOX.size + CONTEXTS or not (x0 < x1 <= columns and y0 < y1 <= rows):
-            return False
-        return Window(x0, y0, x1, y1)
 
     def _paste(self, values: np.ndarray, region: np.ndarray, index: int, window: Window) -> None:
         if values.shape != (window.height, window.width, self.header.channels) or values.dtype != np.uint8:
@@ -449,6 +438,18 @@ class _Canvas:
         if self.header.channels == 1:
             image = image[:, :, 0]
         return DecodedImage(image, self.covered.copy(), decoded, missing, self.layer_of_pixel.copy())
+
+
+def _split_object_layer(payload: bytes, index: int) -> tuple[bytes, bytes]:
+    """An object layer's payload cut into its mask payload and its content; :class:`CorruptBitstreamError` naming
+    layer ``index`` if the mask length does not fit."""
+    if len(payload) < MASK_LENGTH.size:
+        raise CorruptBitstreamError(f"layer {index} is too short to hold a mask.")
+    (mask_length,) = MASK_LENGTH.unpack_from(payload)
+    end = MASK_LENGTH.size + mask_length
+    if end > len(payload):
+        raise CorruptBitstreamError(f"layer {index}: its mask length exceeds the layer.")
+    return payload[MASK_LENGTH.size : end], payload[end:]
 
 
 def _decoder(data: bytes, transform: ContentTransform | None, max_pixels: int):

@@ -94,18 +94,28 @@ def encode_mask(mask: np.ndarray) -> tuple[bytes, float]:
     return BOX.pack(x0, y0, x1, y1) + context_bytes.tobytes() + stream.finish(), estimate
 
 
+def read_mask_box(payload: bytes, height: int, width: int) -> Window | None:
+    """A mask payload's box (XYXY; None if the mask is empty), checked against a ``height`` x ``width`` grid,
+    without decoding the mask: :class:`CorruptBitstreamError` if it does not fit or its contexts are missing."""
+    if len(payload) < BOX.size:
+        raise CorruptBitstreamError("mask payload is shorter than its box.")
+    x0, y0, x1, y1 = BOX.unpack_from(payload)
+    if x1 == x0 == 0 and y1 == y0 == 0:
+        return None
+    if not (x0 < x1 <= width and y0 < y1 <= height) or len(payload) < BOX.size + CONTEXTS:
+        raise CorruptBitstreamError(f"mask box ({x0}, {y0}, {x1}, {y1}) does not fit a {width}x{height} image.")
+    return Window(x0, y0, x1, y1)
+
+
 def decode_mask_box(payload: bytes, height: int, width: int) -> tuple[Window | None, np.ndarray]:
     """Decode a mask's box (a :class:`~sdcomp_lite.types.Window`, XYXY; None if empty) and the bool crop inside it.
 
     The work is proportional to the box, not the image (``height`` x ``width`` only bounds it).
     """
-    if len(payload) < BOX.size:
-        raise CorruptBitstreamError("mask payload is shorter than its box.")
-    x0, y0, x1, y1 = BOX.unpack_from(payload)
-    if x1 == x0 == 0 and y1 == y0 == 0:
+    box = read_mask_box(payload, height, width)
+    if box is None:
         return None, np.zeros((0, 0), dtype=bool)
-    if not (x0 < x1 <= width and y0 < y1 <= height) or len(payload) < BOX.size + CONTEXTS:
-        raise CorruptBitstreamError(f"mask box ({x0}, {y0}, {x1}, {y1}) does not fit a {width}x{height} image.")
+    x0, y0, x1, y1 = box
     context_bytes = np.frombuffer(payload, dtype=np.uint8, count=CONTEXTS, offset=BOX.size)
     table = context_table(context_bytes)
     reader = SymbolReader(payload[BOX.size + CONTEXTS :], table)
