@@ -63,34 +63,27 @@ CSV_PATH = ROOT / "results" / "structure_tasks.csv"
 MD_PATH = ROOT / "results" / "structure_tasks.md"
 CONFIG = ROOT / "sweep_coco128_people.json"  # tasks, objects, ranker, grid and anchors: the sweep's
 GRID = {"sdcomp_qualities": (5, 15, 40), "background_qualities": (5,)}  # the grid the structures were compared on
+TIERS = {"max_layers": 2, "preview_scale": 4, "preview_quality": 5}  # T2P4: the sweeps' structure
+LOW = {**TIERS, "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)}  # T2P4Low: the sweeps' grid
 STRUCTURES = {
     "A": {},
     "T3": {"max_layers": 3},
-    "T2P4": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5},
-    "T3P4": {"max_layers": 3, "preview_scale": 4, "preview_quality": 5},
-    "B2T3": {"max_layers": 3, "preview_scale": 2, "preview_quality": 5},
-    "T2P8": {"max_layers": 2, "preview_scale": 8, "preview_quality": 5},
-    "T2P4Q2": {"max_layers": 2, "preview_scale": 4, "preview_quality": 2},
-    "T2P4M16": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "mask_scale": 16},
-    "T2P4M64": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "mask_scale": 64},
-    "T2P4Low": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "sdcomp_qualities": (2, 5, 15, 40),
-                "background_qualities": (2, 5)},
-    "T2P4LowB15": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "sdcomp_qualities": (2, 5, 15, 40),
-                   "background_qualities": (2, 5, 15)},
-    "T2P4LowM4": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "mask_scale": 4,
-                  "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)},
-    "T2P4LowM16": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "mask_scale": 16,
-                   "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)},
-    "T2P4LowQ2": {"max_layers": 2, "preview_scale": 4, "preview_quality": 2,
-                  "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)},
-    "T2P4LowS24": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "sdcomp_qualities": (2, 5, 15, 40),
-                   "background_qualities": (2, 5), "background_scales": (2, 4)},
-    "T2P4LowS12": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "sdcomp_qualities": (2, 5, 15, 40),
-                   "background_qualities": (2, 5), "background_scales": (1, 2)},
-    "T2P4LowTop": {"max_layers": 2, "preview_scale": 4, "preview_quality": 5, "sdcomp_qualities": (2, 5, 15, 40),
-                   "background_qualities": (2, 5), "object_quality": "top-tier"},
-    "T2P4LowQ10": {"max_layers": 2, "preview_scale": 4, "preview_quality": 10,
-                   "sdcomp_qualities": (2, 5, 15, 40), "background_qualities": (2, 5)},
+    "T2P4": TIERS,
+    "T3P4": {**TIERS, "max_layers": 3},
+    "B2T3": {**TIERS, "max_layers": 3, "preview_scale": 2},
+    "T2P8": {**TIERS, "preview_scale": 8},
+    "T2P4Q2": {**TIERS, "preview_quality": 2},
+    "T2P4M16": {**TIERS, "mask_scale": 16},
+    "T2P4M64": {**TIERS, "mask_scale": 64},
+    "T2P4Low": LOW,
+    "T2P4LowB15": {**LOW, "background_qualities": (2, 5, 15)},
+    "T2P4LowM4": {**LOW, "mask_scale": 4},
+    "T2P4LowM16": {**LOW, "mask_scale": 16},
+    "T2P4LowQ2": {**LOW, "preview_quality": 2},
+    "T2P4LowS24": {**LOW, "background_scales": (2, 4)},
+    "T2P4LowS12": {**LOW, "background_scales": (1, 2)},
+    "T2P4LowTop": {**LOW, "object_quality": "top-tier"},
+    "T2P4LowQ10": {**LOW, "preview_quality": 10},
 }
 NO_BACKGROUND = ("B2T3",)  # structures whose base layer stands in for the background
 ANCHORS = ("avif", "hevc", "prefilter-avif")  # the sweep's anchors but ROI-HEVC
