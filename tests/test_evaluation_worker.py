@@ -144,3 +144,18 @@ def test_the_configs_object_quality_reaches_the_codec(monkeypatch):
         sizes[rule] = {int(row["layers"]): int(row["bytes"]) for row in rows}
     assert sizes["flat"][2] == sizes["top-tier"][2]  # the preview and the task's tier
     assert sizes["top-tier"][3] < sizes["flat"][3]  # the rest at quality 5, not 60
+
+
+def test_the_configs_avif_speed_reaches_the_layer_coder(monkeypatch):
+    """avif_speed=0 (the AVIF anchor's effort) codes the same layers with another libaom speed: other bytes."""
+    objects = [SceneObject(1, "cat", (60.0, 40.0, 300.0, 200.0), box_mask((60.0, 40.0, 300.0, 200.0), 300, 451))]
+    monkeypatch.setattr(worker, "_objects", lambda image, config: objects)
+    monkeypatch.setattr(worker, "_task", lambda name: MeanTask())
+    reference = {"detection": worker.Reference(0.0, "pseudo")}
+    ranking = {"detection": FixedRanking([0.9])}
+    sizes = {}
+    for speed in (6, 0):
+        config = SweepConfig(images=("chelsea",), tasks=("detection",), codecs=(), rankers=("offline",), avif_speed=speed)
+        rows = worker.run_unit(WorkUnit("chelsea", "sdcomp-lite", "offline", 30), config, (reference, {}), ranking)
+        sizes[speed] = [int(row["bytes"]) for row in sorted(rows, key=lambda row: int(row["layers"]))]
+    assert len(sizes[0]) == len(sizes[6]) and sizes[0] != sizes[6]

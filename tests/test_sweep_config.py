@@ -60,6 +60,8 @@ def test_the_shipped_configurations_and_the_default_pass():
     ({"preview_quality": True}, "'preview_quality' must be a whole number"),
     ({"max_layers": 0}, "'max_layers' must be a whole number from 1 to 1000"),
     ({"object_quality": "sharp"}, "'object_quality'"),
+    ({"avif_speed": 11}, "'avif_speed'"),
+    ({"avif_speed": "fast"}, "'avif_speed'"),
     ({"max_layers": "3"}, "'max_layers' must be a whole number"),
     ({"workers": 0}, "'workers' must be a whole number from 1 to 256, got 0"),
     ({"workers": -3}, "'workers' must be a whole number from 1 to 256"),
@@ -200,6 +202,13 @@ def test_the_layer_structure_keys_reach_encode_with_encodes_defaults():
     for key in ("preview_scale", "preview_quality", "max_layers", "mask_scale", "preview", "object_quality"):
         assert getattr(config, key) == defaults[key].default, key
     assert SweepConfig.from_dict({"max_layers": 3, "preview_scale": 4, "preview_quality": 5}).max_layers == 3
+
+
+def test_avif_speed_defaults_to_the_librarys_layer_coder():
+    from sdcomp_lite.coding.image_coders import AvifCoder
+
+    assert SweepConfig().avif_speed == AvifCoder().speed == 6
+    assert SweepConfig.from_dict({"avif_speed": 0}).avif_speed == 0
 
 
 @pytest.mark.parametrize("codecs", [3.5, True, [["avif"]], [1, 2], "avif"])

@@ -37,6 +37,7 @@ from sdcomp_lite.coding.container import (
     PREVIEW_SCALES,
     SCALES,
 )
+from sdcomp_lite.coding.image_coders import AVIF_SPEED
 from sdcomp_lite.errors import BackendUnavailableError, DataFileError, InvalidParameterError, SweepStateError
 from sdcomp_lite.evaluation.results import COLUMNS, OURS, REFERENCES, WorkUnit, parse_variant, variant_name
 from sdcomp_lite.evaluation.store import (
@@ -95,6 +96,9 @@ class SweepConfig:
     ``object_quality`` ("flat", "by-importance", "top-tier": the objects past the task's first tier at
     the background quality) go to
     :func:`~sdcomp_lite.coding.encode` unchanged; their defaults are encode's.
+    ``avif_speed``: libaom's speed for sdcomp-lite's AVIF layers, 0 (slowest, smallest: what the
+    AVIF anchors get, imagecodecs' default) to 10; the default is the library's (6, about 15 times
+    faster than 0). A comparison at equal encoder effort sets it to 0.
     ``codecs``: the anchors (see ``REFERENCE_CODECS.available()``), each over its own qualities and
     variants, unless ``anchor_qualities`` / ``anchor_variants`` (JSON objects, by codec name) narrow
     them, e.g. ``{"avif": [2, 10, 40]}`` and ``{"prefilter-avif": ["sigma=4"]}``: a 128-photograph
@@ -117,6 +121,7 @@ class SweepConfig:
     preview_quality: int = DEFAULT_PREVIEW_QUALITY
     max_layers: int | None = None
     object_quality: str = "flat"
+    avif_speed: int = AVIF_SPEED
     codecs: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "roi-hevc")
     anchor_qualities: dict[str, list[int]] = field(default_factory=dict, hash=False)
     anchor_variants: dict[str, list[str]] = field(default_factory=dict, hash=False)
@@ -142,6 +147,7 @@ class SweepConfig:
         the registries (tasks, rankers, codecs, a grounder or "annotations" for ``objects``), whole
         qualities 1-100, background scales in (1, 2, 4, 8), ``mask_scale`` in (1, 2, 4, ..., 64),
         ``preview_scale`` in (2, 4, 8), ``preview_quality`` 1-100, ``object_quality`` one of encode's rules,
+        ``avif_speed`` 0-10,
         ``max_layers`` null or 1-1000, each list without repeats and at most 1000 long,
         JSON booleans, ``workers`` from 1 to 256, a Dask address such as tcp://host:8786."""
         from sdcomp_lite.evaluation.codecs import REFERENCE_CODECS
@@ -161,6 +167,7 @@ class SweepConfig:
                    _one_of(self.preview_scale, "preview_scale", PREVIEW_SCALES),
                    _whole(self.preview_quality, "preview_quality", range(1, 101)),
                    _one_of(self.object_quality, "object_quality", OBJECT_QUALITY_RULES),
+                   _whole(self.avif_speed, "avif_speed", range(0, 11)),
                    "" if self.max_layers is None else _whole(self.max_layers, "max_layers", range(1, MAX_LIST + 1)),
                    _text(self.ranking_task, "'ranking_task'", 2000, optional=True),
                    _scheduler(self.scheduler),

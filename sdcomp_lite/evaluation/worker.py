@@ -104,6 +104,14 @@ def _task(name: str):
     return get_task(name)
 
 
+@functools.cache
+def _avif(speed: int):
+    """sdcomp-lite's AVIF layer coder at libaom ``speed``, built once per worker process."""
+    from sdcomp_lite.coding.transforms import get_transform
+
+    return get_transform("avif", speed=speed)
+
+
 def _score_rows(base: dict, image: np.ndarray, tasks: dict, task_references: dict[str, Reference]) -> list[dict]:
     rows = []
     for name, task in tasks.items():
@@ -133,7 +141,7 @@ def _sdcomp_rows(unit, config, sample, tasks: dict, task_references: dict, ranki
                "background_scale": int(settings.get("bs", 1)), "mask_scale": config.mask_scale,
                "preview": config.preview, "preview_scale": config.preview_scale,
                "preview_quality": config.preview_quality, "max_layers": config.max_layers,
-               "object_quality": config.object_quality}
+               "object_quality": config.object_quality, "transform": _avif(config.avif_speed)}
     objects = _objects(unit.image, config)
     pixels = sample.image.shape[0] * sample.image.shape[1]
     coded: dict[tuple, list] = {}
