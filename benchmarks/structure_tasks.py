@@ -30,7 +30,9 @@ Structures (options passed to ``sdcomp_lite.coding.encode``):
 - ``T2P4LowQ2``, ``T2P4LowQ10``: ``T2P4Low`` with the preview at quality 2 or 10;
 - ``T2P4LowS24``, ``T2P4LowS12``: ``T2P4Low`` with the background also at 1/4 size, or also at full size;
 - ``T2P4LowTop``: ``T2P4Low`` with bits that follow importance (``object_quality="top-tier"``): the second tier
-  (the objects the task does not name) at the background's quality.
+  (the objects the task does not name) at the background's quality;
+- ``T2P4LowS0``: ``T2P4Low`` with the layers at libaom speed 0, the AVIF anchors' effort (``avif_speed=0``, what the
+  coco-val128 sweeps use since this comparison); every other structure codes its layers at the library's speed 6.
 
 Writes ``results/structure_tasks.csv`` (rows as a sweep's results.csv) and, with ``--summarize``,
 ``results/structure_tasks.md`` (per-photograph BD-rates summarised with
@@ -53,6 +55,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sdcomp_lite.coding.container import DEFAULT_MASK_SCALE, DEFAULT_PREVIEW_QUALITY, PREVIEW_SCALE
+from sdcomp_lite.coding.image_coders import AVIF_SPEED
 from sdcomp_lite.evaluation import worker
 from sdcomp_lite.evaluation.results import COLUMNS
 from sdcomp_lite.evaluation.statistics import markdown_table, summarize
@@ -84,6 +87,7 @@ STRUCTURES = {
     "T2P4LowS12": {**LOW, "background_scales": (1, 2)},
     "T2P4LowTop": {**LOW, "object_quality": "top-tier"},
     "T2P4LowQ10": {**LOW, "preview_quality": 10},
+    "T2P4LowS0": {**LOW, "avif_speed": 0},
 }
 NO_BACKGROUND = ("B2T3",)  # structures whose base layer stands in for the background
 ANCHORS = ("avif", "hevc", "prefilter-avif")  # the sweep's anchors but ROI-HEVC
@@ -101,7 +105,8 @@ def _narrowed(config: SweepConfig, image: str, codecs: tuple[str, ...], **struct
                    sdcomp_qualities=structure.get("sdcomp_qualities", GRID["sdcomp_qualities"]),
                    background_qualities=structure.get("background_qualities", GRID["background_qualities"]),
                    background_scales=structure.get("background_scales", config.background_scales),
-                   object_quality=structure.get("object_quality", "flat"))
+                   object_quality=structure.get("object_quality", "flat"),
+                   avif_speed=structure.get("avif_speed", AVIF_SPEED))
 
 
 def _without_background(rows: list[dict]) -> list[dict]:
