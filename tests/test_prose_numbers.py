@@ -845,7 +845,8 @@ def _prose(where: str) -> str:
     }[where]()
 
 
-@pytest.mark.parametrize("claim", README_CLAIMS + BENCH_CLAIMS + NB03_CLAIMS + VARIANT_CLAIMS, ids=lambda c: f"{c.where}: {c.name}")
+@pytest.mark.parametrize("claim", README_CLAIMS + BENCH_CLAIMS + NB03_CLAIMS + VARIANT_CLAIMS,
+                         ids=lambda c: f"{c.where}: {c.name}")
 def test_prose_number_matches_its_file(claim: Claim):
     expected = " ".join(claim.expected().split())
     assert expected in _prose(claim.where), f"{claim.where}: expected the prose to say: {expected!r}"
