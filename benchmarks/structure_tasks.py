@@ -55,7 +55,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sdcomp_lite.coding.container import DEFAULT_MASK_SCALE, DEFAULT_PREVIEW_QUALITY, PREVIEW_SCALE
-from sdcomp_lite.coding.image_coders import AVIF_SPEED
+from sdcomp_lite.coding.transforms import AVIF_SPEED
 from sdcomp_lite.evaluation import worker
 from sdcomp_lite.evaluation.results import COLUMNS
 from sdcomp_lite.evaluation.statistics import markdown_table, summarize

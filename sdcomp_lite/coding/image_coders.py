@@ -31,10 +31,10 @@ import imagecodecs
 import numpy as np
 
 from sdcomp_lite.coding.region_coder import RegionCoder
+from sdcomp_lite.coding.transforms import AVIF_SPEED
 from sdcomp_lite.errors import BackendUnavailableError, CorruptBitstreamError, ImageTooLargeError
 from sdcomp_lite.types import Window
 
-AVIF_SPEED = 6  # libaom speed: 6 codes a 768x512 photo in about 0.2 s; imagecodecs' default (about 50x slower) saves ~13%
 AVIF_PIXEL_FORMAT = "yuv444"  # what imagecodecs uses for RGB by default (the whole-image AVIF anchor)
 AVIF_MAX_SIDE = 32_768  # libavif's default image dimension limit: its decoder refuses a longer side
 

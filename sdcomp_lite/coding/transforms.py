@@ -26,6 +26,9 @@ from sdcomp_lite.errors import UnknownBackendError
 from sdcomp_lite.registry import Registry, lazy
 
 DEFAULT_TRANSFORM = "avif"
+# the avif coder's libaom speed: 6 codes a 768x512 photo in about 0.2 s; imagecodecs' default, speed 0 (what the AVIF
+# anchors get), is over ten times slower and saves ~13% (a sweep compares at equal effort with avif_speed=0)
+AVIF_SPEED = 6
 
 
 class ContentTransform(Protocol):

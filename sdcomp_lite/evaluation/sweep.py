@@ -37,7 +37,7 @@ from sdcomp_lite.coding.container import (
     PREVIEW_SCALES,
     SCALES,
 )
-from sdcomp_lite.coding.image_coders import AVIF_SPEED
+from sdcomp_lite.coding.transforms import AVIF_SPEED
 from sdcomp_lite.errors import BackendUnavailableError, DataFileError, InvalidParameterError, SweepStateError
 from sdcomp_lite.evaluation.results import COLUMNS, OURS, REFERENCES, WorkUnit, parse_variant, variant_name
 from sdcomp_lite.evaluation.store import (
