@@ -109,53 +109,39 @@ def test_region_anchors_code_once_per_distinct_region_set(monkeypatch):
     assert worker._region_groups("x", None, tasks, {}) == [(objects, tasks)]  # no ranking: every object, once
 
 
-def test_the_configs_layer_structure_reaches_the_codec(monkeypatch):
-    """preview_scale, preview_quality and max_layers from the sweep configuration shape sdcomp-lite's stream."""
-
-    objects = [SceneObject(i, "cat", (8.0 * i, 0.0, 8.0 * i + 8, 8.0), box_mask((8.0 * i, 0.0, 8.0 * i + 8, 8.0), 300, 451))
-               for i in range(1, 6)]
+def _prefix_bytes(monkeypatch, boxes, importances, variant: str, quality: int, **options) -> dict[int, int]:
+    """Bytes of each prefix (by layer count) of chelsea coded by the sweep's worker for a "detection" task that reads
+    every prefix: one cat per box (XYXY) ranked with ``importances``; ``options`` are the sweep configuration's."""
+    objects = [SceneObject(i, "cat", box, box_mask(box, 300, 451)) for i, box in enumerate(boxes, 1)]
     monkeypatch.setattr(worker, "_objects", lambda image, config: objects)
     monkeypatch.setattr(worker, "_task", lambda name: MeanTask())
-    reference = {"detection": worker.Reference(0.0, "pseudo")}
-    ranking = {"detection": FixedRanking([0.9, 0.8, 0.3, 0.2, 0.1])}
-    layers = {}
-    for key, extra in (("default", {}), ("tiered", {"max_layers": 2, "preview_scale": 4, "preview_quality": 5})):
-        config = SweepConfig(images=("chelsea",), tasks=("detection",), codecs=(), rankers=("offline",), **extra)
-        rows = worker.run_unit(WorkUnit("chelsea", "sdcomp-lite", "offline", 30), config, (reference, {}), ranking)
-        layers[key] = max(int(row["layers"]) for row in rows)
+    config = SweepConfig(images=("chelsea",), tasks=("detection",), codecs=(), rankers=("offline",), **options)
+    rows = worker.run_unit(WorkUnit("chelsea", "sdcomp-lite", variant, quality), config,
+                           ({"detection": worker.Reference(0.0, "pseudo")}, {}), {"detection": FixedRanking(importances)})
+    return {int(row["layers"]): int(row["bytes"]) for row in rows}
+
+
+def test_the_configs_layer_structure_reaches_the_codec(monkeypatch):
+    """preview_scale, preview_quality and max_layers from the sweep configuration shape sdcomp-lite's stream."""
+    boxes = [(8.0 * i, 0.0, 8.0 * i + 8, 8.0) for i in range(1, 6)]
+    layers = {key: max(_prefix_bytes(monkeypatch, boxes, [0.9, 0.8, 0.3, 0.2, 0.1], "offline", 30, **extra))
+              for key, extra in (("default", {}), ("tiered", {"max_layers": 2, "preview_scale": 4, "preview_quality": 5}))}
     assert layers == {"default": 7, "tiered": 4}  # preview + 5 objects + background; preview + 2 tiers + background
 
 
 def test_the_configs_object_quality_reaches_the_codec(monkeypatch):
     """object_quality="top-tier" codes the second tier at the background's quality: fewer bytes from the second
     tier on, the task's tier and everything before it unchanged."""
-    objects = [SceneObject(i, "cat", (60.0 * i, 40.0, 60.0 * i + 56, 200.0),
-                           box_mask((60.0 * i, 40.0, 60.0 * i + 56, 200.0), 300, 451)) for i in range(1, 6)]
-    monkeypatch.setattr(worker, "_objects", lambda image, config: objects)
-    monkeypatch.setattr(worker, "_task", lambda name: MeanTask())
-    reference = {"detection": worker.Reference(0.0, "pseudo")}
-    ranking = {"detection": FixedRanking([0.9, 0.8, 0.3, 0.2, 0.1])}
-    sizes = {}
-    for rule in ("flat", "top-tier"):
-        config = SweepConfig(images=("chelsea",), tasks=("detection",), codecs=(), rankers=("offline",), max_layers=2,
-                             preview_scale=4, preview_quality=5, object_quality=rule, background_qualities=(5,))
-        rows = worker.run_unit(WorkUnit("chelsea", "sdcomp-lite", "offline bq=5 bs=1", 60), config, (reference, {}),
-                               ranking)
-        sizes[rule] = {int(row["layers"]): int(row["bytes"]) for row in rows}
+    boxes = [(60.0 * i, 40.0, 60.0 * i + 56, 200.0) for i in range(1, 6)]
+    sizes = {rule: _prefix_bytes(monkeypatch, boxes, [0.9, 0.8, 0.3, 0.2, 0.1], "offline bq=5 bs=1", 60, max_layers=2,
+                                 preview_scale=4, preview_quality=5, object_quality=rule, background_qualities=(5,))
+             for rule in ("flat", "top-tier")}
     assert sizes["flat"][2] == sizes["top-tier"][2]  # the preview and the task's tier
     assert sizes["top-tier"][3] < sizes["flat"][3]  # the rest at quality 5, not 60
 
 
 def test_the_configs_avif_speed_reaches_the_layer_coder(monkeypatch):
     """avif_speed=0 (the AVIF anchor's effort) codes the same layers with another libaom speed: other bytes."""
-    objects = [SceneObject(1, "cat", (60.0, 40.0, 300.0, 200.0), box_mask((60.0, 40.0, 300.0, 200.0), 300, 451))]
-    monkeypatch.setattr(worker, "_objects", lambda image, config: objects)
-    monkeypatch.setattr(worker, "_task", lambda name: MeanTask())
-    reference = {"detection": worker.Reference(0.0, "pseudo")}
-    ranking = {"detection": FixedRanking([0.9])}
-    sizes = {}
-    for speed in (6, 0):
-        config = SweepConfig(images=("chelsea",), tasks=("detection",), codecs=(), rankers=("offline",), avif_speed=speed)
-        rows = worker.run_unit(WorkUnit("chelsea", "sdcomp-lite", "offline", 30), config, (reference, {}), ranking)
-        sizes[speed] = [int(row["bytes"]) for row in sorted(rows, key=lambda row: int(row["layers"]))]
-    assert len(sizes[0]) == len(sizes[6]) and sizes[0] != sizes[6]
+    sizes = {speed: _prefix_bytes(monkeypatch, [(60.0, 40.0, 300.0, 200.0)], [0.9], "offline", 30, avif_speed=speed)
+             for speed in (6, 0)}
+    assert sizes[0].keys() == sizes[6].keys() and sizes[0] != sizes[6]

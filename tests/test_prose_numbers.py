@@ -281,14 +281,19 @@ def _astronaut_person_share() -> float:
     return float(masks[0].mean()) * 100
 
 
+def summary_row(folder: str, task: str, anchor: str, method: str = "pchip") -> dict[str, str]:
+    """The one row of ``<folder>/summary.csv`` for ``task`` against ``anchor`` with ``method``, smoothed fronts."""
+    with open(RESULTS / folder / "summary.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle)
+                if (r["task"], r["anchor"], r["method"], r["front"]) == (task, anchor, method, "smoothed")]
+    assert len(rows) == 1, f"{folder} {task} {anchor} {method}: {len(rows)} rows"
+    return rows[0]
+
+
 def coco128_row(folder: str, task: str, anchor: str) -> str:
     """One row of README's coco-val128 table from ``<folder>/summary.csv`` (pchip, smoothed fronts):
     | task | anchor | mean (95% CI) | median | won of defined | undefined | dataset-level (photographs) |."""
-    with open(RESULTS / folder / "summary.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle)
-                if (r["task"], r["anchor"], r["method"], r["front"]) == (task, anchor, "pchip", "smoothed")]
-    assert len(rows) == 1, f"{folder} {task} {anchor}: {len(rows)} rows"
-    r = rows[0]
+    r = summary_row(folder, task, anchor)
 
     def pct(value: str) -> str:
         return f"{float(value):+.1f}%"
@@ -334,17 +339,13 @@ def structure_mean(structure: str, anchor: str, task: str = "person-segmentation
     raise AssertionError(f"structure_tasks.md has no row {task} {structure} {anchor}")
 
 
-COCO128 = "coco128_people_offline"
 def akima_bound(folder: str, task: str, anchor: str, column: str) -> str:
     """The Akima row's ``column`` ("low" or "high": the interval's ends) of ``<folder>/summary.csv`` (smoothed
     fronts), as the README writes a percent."""
-    with open(RESULTS / folder / "summary.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle)
-                if (r["task"], r["anchor"], r["method"], r["front"]) == (task, anchor, "akima", "smoothed")]
-    assert len(rows) == 1, f"{folder} {task} {anchor}: {len(rows)} Akima rows"
-    return f"{float(rows[0]['ci_' + column]):+.1f}%"
+    return f"{float(summary_row(folder, task, anchor, 'akima')['ci_' + column]):+.1f}%"
 
 
+COCO128 = "coco128_people_offline"
 AKIMA = functools.partial(akima_bound, "coco128_people_offline")  # (task, anchor, "low" | "high") of the people sweep
 PERFECT = functools.partial(coco128_cell, "coco128_people_annotations")  # (task, anchor, column) of the annotation sweep
 FCM = functools.partial(coco128_cell, "coco128_fcm")
