@@ -97,8 +97,8 @@ class SweepConfig:
     the background quality) go to
     :func:`~sdcomp_lite.coding.encode` unchanged; their defaults are encode's.
     ``avif_speed``: libaom's speed for sdcomp-lite's AVIF layers, 0 (slowest, smallest: what the
-    AVIF anchors get, imagecodecs' default) to 10; the default is the library's (6, about 15 times
-    faster than 0). A comparison at equal encoder effort sets it to 0.
+    AVIF anchors get, imagecodecs' default) to 10; the default is the library's (6, which encodes
+    more than ten times faster than 0). A comparison at equal encoder effort sets it to 0.
     ``codecs``: the anchors (see ``REFERENCE_CODECS.available()``), each over its own qualities and
     variants, unless ``anchor_qualities`` / ``anchor_variants`` (JSON objects, by codec name) narrow
     them, e.g. ``{"avif": [2, 10, 40]}`` and ``{"prefilter-avif": ["sigma=4"]}``: a 128-photograph
