@@ -103,6 +103,41 @@ def test_merge_people_keeps_each_person_once():
     assert merged[2].mask.sum() == 20 * 39 and merged[3].mask.sum() == 100 * 80
 
 
+def test_merge_people_keeps_the_box_where_mediapipe_gives_a_sliver():
+    from sdcomp_lite.grounding.offline import MIN_MASK_COVERAGE, merge_people
+
+    box = (100, 10, 140, 90)  # 40 x 80 = 3200 pixels
+    sliver = np.zeros((100, 200), bool)
+    sliver[40:50, 120:140] = True  # 10 x 20 = 200 pixels inside the box (6%) ...
+    sliver[5, 95] = sliver[94, 144] = True  # ... in a region whose box holds the detector's box (a match)
+    mediapipe = [SceneObject(0, "person", (95, 5, 145, 95), sliver, score=0.9, source="mediapipe")]
+    detected = SceneObject(0, "person", box, box_mask(box, 100, 200), score=0.5, source="nanodet-g")
+    assert 200 < MIN_MASK_COVERAGE * 3200
+    assert merge_people([detected], mediapipe) == [detected], "matched (box mostly inside), but the box is kept"
+    wide = sliver.copy()
+    wide[20:80, 100:150] = True  # 40 x 60 = 2400 pixels in the box: 75%
+    merged = merge_people([detected], [SceneObject(0, "person", (95, 5, 150, 95), wide, score=0.9, source="mediapipe")])
+    assert len(merged) == 1 and merged[0].source == "nanodet-g+mediapipe" and merged[0].mask.sum() == 2400
+
+
+def test_grabcut_sliver_falls_back_to_the_detector_box():
+    from sdcomp_lite.grounding.offline import OfflineGrounder
+
+    class Sliver:  # a refiner whose mask covers 1 pixel of the crop: a failed segmentation
+        name = "grabcut"
+
+        def refine(self, image, boxes):
+            mask = np.zeros(image.shape[:2], bool)
+            mask[int(boxes[0][1]) + 1, int(boxes[0][0]) + 1] = True
+            return [mask]
+
+    grounder = OfflineGrounder.__new__(OfflineGrounder)
+    grounder.refiner = Sliver()
+    image = np.zeros((100, 200, 3), np.uint8)
+    dog = SceneObject(0, "dog", (20, 20, 80, 70), box_mask((20, 20, 80, 70), 100, 200), score=0.5, source="nanodet-g")
+    assert grounder._refined(image, dog) is dog
+
+
 def test_offline_does_not_call_a_cat_or_a_cup_a_person(offline):
     for name in ("chelsea", "coffee"):
         assert not [o for o in offline.ground(load_sample(name).image) if o.label in ("person", "face")]
