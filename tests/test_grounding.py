@@ -9,7 +9,7 @@ from PIL import Image
 
 import sdcomp_lite
 from sdcomp_lite.data import load_coco7, load_sample
-from sdcomp_lite.errors import BackendUnavailableError, DataFileError, SdcompError, UnknownBackendError
+from sdcomp_lite.errors import BackendUnavailableError, DataFileError, InvalidParameterError, SdcompError, UnknownBackendError
 from sdcomp_lite.grounding import (
     GROUNDERS,
     available_grounders,
@@ -120,7 +120,9 @@ def test_merge_people_keeps_the_box_where_mediapipe_gives_a_sliver():
     assert len(merged) == 1 and merged[0].source == "nanodet-g+mediapipe" and merged[0].mask.sum() == 2400
 
 
-def test_grabcut_sliver_falls_back_to_the_detector_box():
+def test_grabcut_sliver_falls_back_to_the_detector_box(offline):
+    import copy
+
     from sdcomp_lite.grounding.offline import OfflineGrounder
 
     class Sliver:  # a refiner whose mask covers 1 pixel of the crop: a failed segmentation
@@ -131,11 +133,15 @@ def test_grabcut_sliver_falls_back_to_the_detector_box():
             mask[int(boxes[0][1]) + 1, int(boxes[0][0]) + 1] = True
             return [mask]
 
-    grounder = OfflineGrounder.__new__(OfflineGrounder)
+    grounder = copy.copy(offline)
     grounder.refiner = Sliver()
     image = np.zeros((100, 200, 3), np.uint8)
     dog = SceneObject(0, "dog", (20, 20, 80, 70), box_mask((20, 20, 80, 70), 100, 200), score=0.5, source="nanodet-g")
     assert grounder._refined(image, dog) is dog
+    grounder.min_mask_coverage = 0.0  # never keep the box: the sliver stays
+    assert grounder._refined(image, dog).mask.sum() == 1
+    with pytest.raises(InvalidParameterError, match="min_mask_coverage"):
+        OfflineGrounder(min_mask_coverage=1.5)
 
 
 def test_offline_does_not_call_a_cat_or_a_cup_a_person(offline):

@@ -36,6 +36,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
+from sdcomp_lite.errors import InvalidParameterError
 from sdcomp_lite.grounding.base import parse_prompt, rgb_array, sort_objects
 from sdcomp_lite.grounding.mediapipe_models import MIN_SIDE, MediaPipeGrounder
 from sdcomp_lite.grounding.nanodet import NanoDetDetector, wanted_classes
@@ -56,7 +57,11 @@ class OfflineGrounder:
 
     name = "offline"
 
-    def __init__(self, score_threshold: float = 0.3, salient: int = 0, grabcut: bool = True) -> None:
+    def __init__(self, score_threshold: float = 0.3, salient: int = 0, grabcut: bool = True,
+                 min_mask_coverage: float = MIN_MASK_COVERAGE) -> None:
+        if not 0.0 <= min_mask_coverage <= 1.0:
+            raise InvalidParameterError(f"min_mask_coverage must be in [0, 1] (0: never keep the box), got {min_mask_coverage}.")
+        self.min_mask_coverage = min_mask_coverage
         self.detector = NanoDetDetector(score_threshold=score_threshold)
         self.people_and_faces = MediaPipeGrounder()
         self.refiner = GrabCutRefiner() if grabcut else None
@@ -75,7 +80,7 @@ class OfflineGrounder:
         wanted = wanted_classes(prompt) | ({"face"} if {"face", "faces"} & set(_words(prompt)) else set())
         detected = self.detector.detect(pixels)
         people_and_faces = self.people_and_faces.ground(pixels) if not wanted or wanted & {"person", "face"} else []
-        found = merge_people(detected, people_and_faces)
+        found = merge_people(detected, people_and_faces, self.min_mask_coverage)
         found = [o if o.source != "nanodet-g" else self._refined(pixels, o) for o in found]
         if self.salient:
             found += self._salient(pixels, found)
@@ -101,7 +106,7 @@ class OfflineGrounder:
         mask = np.zeros((height, width), bool)
         mask[cy0:cy1, cx0:cx1] = cv2.resize(local.astype(np.uint8), crop.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
         mask &= box_mask(obj.box, height, width)
-        if not covers_box(mask, obj):
+        if not covers_box(mask, obj, self.min_mask_coverage):
             return obj
         return replace(obj, mask=mask, source=f"{obj.source}+{self.refiner.name}")
 
@@ -114,12 +119,13 @@ def _words(prompt: str | None) -> list[str]:
     return [word for part in parse_prompt(prompt) for word in part.split()]
 
 
-def merge_people(detected: list[SceneObject], people_and_faces: list[SceneObject]) -> list[SceneObject]:
+def merge_people(detected: list[SceneObject], people_and_faces: list[SceneObject],
+                 min_coverage: float = MIN_MASK_COVERAGE) -> list[SceneObject]:
     """Detector objects + MediaPipe people and faces, each person once (see the module docstring).
 
     A detector person matched to a MediaPipe person keeps its box and score and takes the MediaPipe
     mask inside its box (source ``nanodet-g+mediapipe``), or keeps its filled box where that mask fails
-    :func:`covers_box`; unmatched MediaPipe people and all faces
+    :func:`covers_box` (``min_coverage``); unmatched MediaPipe people and all faces
     are kept; other detector objects are returned unchanged.
     """
     people = [o for o in people_and_faces if o.label == "person"]
@@ -133,16 +139,16 @@ def merge_people(detected: list[SceneObject], people_and_faces: list[SceneObject
         used.add(match)
         mask = people[match].mask & obj.mask
         merged.append(replace(obj, mask=mask, source=f"{obj.source}+{people[match].source}")
-                      if covers_box(mask, obj) else obj)
+                      if covers_box(mask, obj, min_coverage) else obj)
     merged += [p for index, p in enumerate(people) if index not in used]
     merged += [o for o in people_and_faces if o.label != "person"]
     return merged
 
 
-def covers_box(mask: np.ndarray, detected: SceneObject) -> bool:
-    """Whether a refined ``mask`` (bool (H, W)) covers at least :data:`MIN_MASK_COVERAGE` of ``detected``'s filled box
-    (its mask, as the detector returns it); a mask that covers less has failed and the box serves better."""
-    return np.count_nonzero(mask) >= MIN_MASK_COVERAGE * max(np.count_nonzero(detected.mask), 1)
+def covers_box(mask: np.ndarray, detected: SceneObject, min_coverage: float = MIN_MASK_COVERAGE) -> bool:
+    """Whether a refined ``mask`` (bool (H, W)) covers at least ``min_coverage`` of ``detected``'s filled box (its
+    mask, as the detector returns it); a mask that covers less has failed and the box serves better."""
+    return np.count_nonzero(mask) >= min_coverage * max(np.count_nonzero(detected.mask), 1)
 
 
 def _matching_person(obj: SceneObject, people: list[SceneObject]) -> int | None:
