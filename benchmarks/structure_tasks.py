@@ -41,9 +41,14 @@ Writes ``results/structure_tasks.csv`` (rows as a sweep's results.csv) and, with
 Run from the repository root (appends; a photograph's structures already in the CSV are skipped):
     SDCOMP_COCO_VAL128=../shared/data/coco-val128 nice python benchmarks/structure_tasks.py coco-val128/785 ...
     python benchmarks/structure_tasks.py --summarize
-The held-out check (photographs outside coco-val128: data/'s astronaut and the seven coco7 photographs):
+The held-out check (data/'s astronaut and the seven coco7 photographs; two of those, coco-4495 and coco-7977, are
+also coco-val128 photographs):
     python benchmarks/structure_tasks.py astronaut coco-4495 ... --structures A T2P4 T2P4Low T2P4M64 \
         --name structure_tasks_heldout --summarize
+(made before the grounder's box fallback); the held-out check of the adopted people sweep since (its structure and
+layer speed, the grounder as it is now; the three of those photographs with a person to find, of which astronaut and
+coco-43816 are outside coco-val128):
+    python benchmarks/structure_tasks.py astronaut coco-43816 coco-7977 --structures T2P4LowS0 --name heldout_people --summarize
 """
 
 from __future__ import annotations
