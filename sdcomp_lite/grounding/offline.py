@@ -15,14 +15,13 @@ Everything it uses ships inside the package or its wheels, so it runs with no do
   bounded work per object whatever the image size. A box too small for GrabCut, or one that covers
   the whole image, keeps the filled box. Measured on the 100 coco-val128 photographs with drawn
   masks (class-aware matches): GrabCut 0.516 mean mask IoU against 0.515 for the filled box (257
-  objects), at about 0.05 s per object; ``grabcut=False`` keeps the filled boxes. MediaPipe's person
-  masks: 0.522 against 0.463 for the detector's box (95 people).
+  objects, measured before the box fallback below), at about 0.05 s per object; ``grabcut=False`` keeps the
+  filled boxes. MediaPipe's person masks: 0.522 against 0.463 for the detector's box (95 people).
 - A refined mask (MediaPipe's or GrabCut's) that covers less than :data:`MIN_MASK_COVERAGE` of its
   detector box has failed: a person far behind others gets a few dozen of MediaPipe's pixels, GrabCut
   sometimes keeps a sliver. Such an object keeps the detector's filled box (source ``offline/nanodet-g``).
-  Measured against drawn masks (class-aware matches, box IoU >= 0.5): on coco-val128 people 0.451 -> 0.501
-  mean mask IoU (204 matches), other objects 0.568 -> 0.606 (180); on coco7, held out, other objects
-  0.588 -> 0.632 (27) and its 3 people unchanged (benchmarks/results/grounding.md has the whole table).
+  Mean mask IoU of matched objects against drawn masks (benchmarks/results/grounding.md): coco-val128 0.517 -> 0.558
+  (people alone 0.463 -> 0.506), coco7, held out, 0.615 -> 0.657; ``min_mask_coverage=0`` keeps every mask.
 - ``salient > 0`` adds that many OpenCV saliency regions that overlap no found object (the old
   default; off by default, see benchmarks/results/grounding.md).
 
