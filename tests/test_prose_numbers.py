@@ -346,6 +346,13 @@ def akima_bound(folder: str, task: str, anchor: str, column: str) -> str:
 
 
 COCO128 = "coco128_people_offline"
+
+
+def mean_of(folder: str) -> Callable[[str, str], str]:
+    """(task, anchor) -> the mean of ``<folder>/summary.csv`` as the README writes it (:func:`coco128_cell`)."""
+    return lambda task, anchor: coco128_cell(folder, task, anchor, "mean")
+
+
 NO_FALLBACK = f"{VARIANTS}/speed0_no_box_fallback"  # the people sweep before the grounder kept failed masks' boxes
 AKIMA = functools.partial(akima_bound, "coco128_people_offline")  # (task, anchor, "low" | "high") of the people sweep
 PERFECT = functools.partial(coco128_cell, "coco128_people_annotations")  # (task, anchor, column) of the annotation sweep
@@ -407,16 +414,16 @@ README_CLAIMS = [
         f"AVIF, whose blur now spares those boxes too; person segmentation went from {before('person-segmentation', 'avif')} "
         f"to {now('person-segmentation', 'avif')} against AVIF and from {before('person-segmentation', 'prefilter-avif')} to "
         f"{now('person-segmentation', 'prefilter-avif')} against prefilter + AVIF")
-        )(lambda task, anchor: coco128_cell(NO_FALLBACK, task, anchor, "mean"),
-          lambda task, anchor: coco128_cell(COCO128, task, anchor, "mean"))),
+        )(mean_of(NO_FALLBACK),
+          mean_of(COCO128))),
     Claim("equal encoder effort", "readme", lambda: (lambda flat, now: (
         f"same structure went from {flat('person-segmentation', 'avif')} to {now('person-segmentation', 'avif')} against "
         f"AVIF on person segmentation, from {flat('person-segmentation', 'prefilter-avif')} to "
         f"{now('person-segmentation', 'prefilter-avif')} against prefilter + AVIF, and on detection of people from "
         f"{flat('detection:person', 'prefilter-avif')} to {now('detection:person', 'prefilter-avif')} against "
         f"prefilter + AVIF (both without the box fallback)")
-        )(lambda task, anchor: coco128_cell(f"{VARIANTS}/speed6_flat", task, anchor, "mean"),
-          lambda task, anchor: coco128_cell(NO_FALLBACK, task, anchor, "mean"))),
+        )(mean_of(f"{VARIANTS}/speed6_flat"),
+          mean_of(NO_FALLBACK))),
     Claim("box fallback held out", "readme", lambda: (lambda before, now: (
         f"the box fallback moved detection of people from {before('avif', 'detection:person')} to "
         f"{now('avif', 'detection:person')} against AVIF and from {before('prefilter-avif', 'detection:person')} to "
@@ -432,8 +439,8 @@ README_CLAIMS = [
         f"{top('detection:person', 'prefilter-avif')}, better), and person masks that keep the segmented region's pixels "
         f"outside every detector box (each given to the nearest detected person) gave "
         f"{grounder('person-segmentation', 'avif')} and {grounder('person-segmentation', 'prefilter-avif')}")
-        )(lambda task, anchor: coco128_cell(f"{VARIANTS}/speed6_top_tier", task, anchor, "mean"),
-          lambda task, anchor: coco128_cell(f"{VARIANTS}/speed6_grounder_remainder", task, anchor, "mean"))),
+        )(mean_of(f"{VARIANTS}/speed6_top_tier"),
+          mean_of(f"{VARIANTS}/speed6_grounder_remainder"))),
     Claim("structures", "readme", lambda: (
         f"took the mean against AVIF on person segmentation from {structure_mean('A', 'avif')} (one\n"
         f"layer per object, the library's default) to {structure_mean('T2P4', 'avif')}, and against prefilter + AVIF "
