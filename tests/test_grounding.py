@@ -125,12 +125,13 @@ def test_grabcut_sliver_falls_back_to_the_detector_box(offline):
 
     from sdcomp_lite.grounding.offline import OfflineGrounder
 
-    class Sliver:  # a refiner whose mask covers 1 pixel of the crop: a failed segmentation
+    class Sliver:  # a refiner whose mask covers 1 pixel of the crop (or none): a failed segmentation
         name = "grabcut"
+        pixels = 1
 
         def refine(self, image, boxes):
             mask = np.zeros(image.shape[:2], bool)
-            mask[int(boxes[0][1]) + 1, int(boxes[0][0]) + 1] = True
+            mask[int(boxes[0][1]) + 1, int(boxes[0][0]) + 1] = self.pixels > 0
             return [mask]
 
     grounder = copy.copy(offline)
@@ -140,6 +141,8 @@ def test_grabcut_sliver_falls_back_to_the_detector_box(offline):
     assert grounder._refined(image, dog) is dog
     grounder.min_mask_coverage = 0.0  # never keep the box: the sliver stays
     assert grounder._refined(image, dog).mask.sum() == 1
+    grounder.refiner.pixels = 0  # an empty mask is never kept, as before the fallback existed
+    assert grounder._refined(image, dog) is dog
     with pytest.raises(InvalidParameterError, match="min_mask_coverage"):
         OfflineGrounder(min_mask_coverage=1.5)
 

@@ -146,8 +146,10 @@ def merge_people(detected: list[SceneObject], people_and_faces: list[SceneObject
 
 def covers_box(mask: np.ndarray, detected: SceneObject, min_coverage: float = MIN_MASK_COVERAGE) -> bool:
     """Whether a refined ``mask`` (bool (H, W)) covers at least ``min_coverage`` of ``detected``'s filled box (its
-    mask, as the detector returns it); a mask that covers less has failed and the box serves better."""
-    return np.count_nonzero(mask) >= min_coverage * max(np.count_nonzero(detected.mask), 1)
+    mask, as the detector returns it); a mask that covers less, or nothing (even with ``min_coverage=0``), has failed
+    and the box serves better."""
+    covered = np.count_nonzero(mask)
+    return covered > 0 and covered >= min_coverage * max(np.count_nonzero(detected.mask), 1)
 
 
 def _matching_person(obj: SceneObject, people: list[SceneObject]) -> int | None:
