@@ -143,8 +143,9 @@ def test_grabcut_sliver_falls_back_to_the_detector_box(offline):
     assert grounder._refined(image, dog).mask.sum() == 1
     grounder.refiner.pixels = 0  # an empty mask is never kept, as before the fallback existed
     assert grounder._refined(image, dog) is dog
-    with pytest.raises(InvalidParameterError, match="min_mask_coverage"):
-        OfflineGrounder(min_mask_coverage=1.5)
+    for bad in (1.5, -0.1, float("nan"), "0.1", None, True):
+        with pytest.raises(InvalidParameterError, match="min_mask_coverage"):
+            OfflineGrounder(min_mask_coverage=bad)
 
 
 def test_offline_does_not_call_a_cat_or_a_cup_a_person(offline):

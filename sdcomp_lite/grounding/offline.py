@@ -30,6 +30,7 @@ Taught in notebooks/01_grounding.ipynb.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import replace
 
 import cv2
@@ -58,7 +59,8 @@ class OfflineGrounder:
 
     def __init__(self, score_threshold: float = 0.3, salient: int = 0, grabcut: bool = True,
                  min_mask_coverage: float = MIN_MASK_COVERAGE) -> None:
-        if not 0.0 <= min_mask_coverage <= 1.0:
+        if isinstance(min_mask_coverage, bool) or not isinstance(min_mask_coverage, numbers.Real) \
+                or not 0.0 <= min_mask_coverage <= 1.0:
             raise InvalidParameterError(f"min_mask_coverage must be in [0, 1] (0: never keep the box), got {min_mask_coverage}.")
         self.min_mask_coverage = min_mask_coverage
         self.detector = NanoDetDetector(score_threshold=score_threshold)
