@@ -49,7 +49,7 @@ def test_encode_output_in_a_missing_folder(tmp_path, capsys):
         (b"", "ends inside the header"),
         (b"SDC", "ends inside the header"),
         (b"GIF89a" + bytes(40), "not an sdcomp-lite bitstream"),
-        (b"SDCL\x01" + bytes(40), "reads version 3"),
+        (b"SDCL\x01" + bytes(40), "reads version 4"),
     ],
 )
 def test_bad_files_fail_in_one_line(tmp_path, capsys, data, expected):
@@ -111,7 +111,9 @@ def test_ctrl_c_is_one_line_with_a_resume_hint(monkeypatch, tmp_path, capsys):
 def test_a_table_crafted_with_valid_crcs_still_fails_cleanly(tmp_path, capsys, coffee_file):
     data = bytearray(coffee_file.read_bytes())
     table_end = len(data) - sum(layer.length for layer in container.unpack(bytes(data)).layers) - 4
-    data[container.HEADER.size + 4 + 9] = 0  # the first layer's quality byte
+    parsed = container.unpack(bytes(data))
+    assert parsed.layers[0].kind == "preview"  # a preview row: the kind-and-scale byte, then the quality byte
+    data[container.HEADER.size + len(parsed.header.transform) + 1] = 0
     data[table_end : table_end + 4] = struct.pack(">I", zlib.crc32(bytes(data[:table_end])))
     path = tmp_path / "crafted.sdc"
     path.write_bytes(bytes(data))

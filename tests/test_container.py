@@ -52,11 +52,11 @@ def test_wrong_magic():
         container.unpack(b"PNG\x89" + _sample()[4:])
 
 
-@pytest.mark.parametrize("version", [1, 2, 4, 99])
+@pytest.mark.parametrize("version", [1, 2, 3, 5, 99])
 def test_other_versions_give_the_documented_error(version):
     data = bytearray(_sample())
     data[4] = version
-    with pytest.raises(UnsupportedVersionError, match="reads version 3"):
+    with pytest.raises(UnsupportedVersionError, match="reads version 4"):
         container.unpack(bytes(data))
     with pytest.raises(UnsupportedVersionError):  # even when only 5 bytes arrived
         container.unpack(bytes(data[:5]))
@@ -93,11 +93,11 @@ def test_pixel_budget_is_the_callers_and_the_side_limit_the_formats():
          "preview may only be layer 0"),
         ([(_entry("background", quality=0), b"")], "quality 0"),
         ([(_entry("background", quality=255), b"")], "quality 255"),
-        ([(_entry("background", scale=3), b"")], "scale 3"),
+        ([(_entry("background", scale=3), b"")], "scale 128"),  # no code for 3: written as the impossible code 7
         ([(_entry("background", scale=64), b"")], "background.*scale 64"),
         ([(_entry("preview", scale=16), b""), (_entry("background"), b"")], "preview.*scale 16"),
         ([(_entry("object", 1, "a", scale=128), b""), (_entry("background"), b"")], "object.*scale 128"),
-        ([(_entry("background", importance=float("nan")), b"")], "non-finite"),
+        ([(_entry("object", 1, "a", importance=float("nan")), b""), (_entry("background"), b"")], "non-finite"),
     ],
 )
 def test_impossible_tables_are_refused_even_with_valid_crcs(entries, message):
@@ -109,8 +109,12 @@ def test_unknown_kind_and_bad_transform_name_are_refused():
     data = bytearray(_sample())
     table_end = len(data) - 8 - 4
     kind_at = container.HEADER.size + len(b"dct8")
-    data[kind_at] = 7
+    row_start = data[kind_at]
+    data[kind_at] = 0xC0 | row_start & container.SCALE_BITS  # kind 3
     with pytest.raises(CorruptBitstreamError, match="unknown kind"):
+        container.unpack(_with_table_crc(bytes(data), table_end))
+    data[kind_at] = row_start | 0x08  # an object row with a reserved bit set
+    with pytest.raises(CorruptBitstreamError, match="reserved bits"):
         container.unpack(_with_table_crc(bytes(data), table_end))
     odd = container.Header(3, 10, 20, "dct\x018", (1, 2, 3))
     with pytest.raises(CorruptBitstreamError, match="transform"):
@@ -126,3 +130,31 @@ def test_many_empty_background_layers_cost_nothing_to_refuse():
 def test_object_layers_may_use_superblock_sized_mask_cells():
     entries = [(_entry("object", 1, "a", scale=scale), b"") for scale in (16, 32, 64)] + [(_entry("background"), b"")]
     assert [layer.scale for layer in container.unpack(_sample(entries=entries)).layers[:3]] == [16, 32, 64]
+
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 16_383, 16_384, 2**32 - 1])
+def test_varints_round_trip_in_as_few_bytes_as_they_need(value):
+    entries = [(_entry("object", value, "a"), b""), (_entry("background"), b"")]
+    parsed = container.unpack(_sample(entries=entries))
+    assert parsed.layers[0].object_id == value
+    assert len(container.varint(value)) == max(1, -(-value.bit_length() // 7))
+
+
+@pytest.mark.parametrize("number, message", [(b"\x80\x00", "over-long"), (b"\xff\xff\xff\xff\x10", "over-long"),
+                                             (b"\x80\x80\x80\x80\x80\x01", "over-long"), (b"\x80", "ends inside")])
+def test_a_redundant_over_long_or_cut_varint_is_refused(number, message):
+    row = bytes([container.KIND_CODES["object"] << container.KIND_SHIFT]) + number
+    head = container.pack_header(3, 10, 20, b"\0\0\0", 1, b"dct8") + row
+    with pytest.raises((CorruptBitstreamError, TruncatedBitstreamError), match=message):
+        container.unpack(head + container.table_crc(head))
+
+
+def test_preview_and_background_rows_store_no_label_id_or_importance():
+    entries = [(_entry("preview", scale=4), b"p"), (_entry("object", 9, "cat", 0.5), b"o"), (_entry("background"), b"b")]
+    data = _sample(entries=entries)
+    parsed = container.unpack(data)
+    assert [(e.kind, e.label, e.object_id, e.importance) for e in parsed.layers] == [
+        ("preview", "preview", 0, 0.0), ("object", "cat", 9, 0.5), ("background", "background", 0, 0.0)]
+    # preview and background rows: kind-and-scale, quality, length and CRC (7 bytes); the object's adds its id,
+    # importance, label length and label
+    assert parsed.table_size == container.HEADER.size + 4 + 7 + (1 + 1 + 4 + 1 + 3 + 6) + 7 + 4

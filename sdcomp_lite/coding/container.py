@@ -1,15 +1,21 @@
-"""The ``.sdc`` container (version 3): a small header, a layer table, then the layers.
+"""The ``.sdc`` container (version 4): a small header, a layer table, then the layers.
 
 Layout (integers big-endian; ``docs/bitstream.md`` describes every field and limit)::
 
-    header       magic "SDCL", version u8 (= 3), channels u8 (1 or 3), width u16, height u16,
+    header       magic "SDCL", version u8 (= 4), channels u8 (1 or 3), width u16, height u16,
                  fill colour 3 x u8, layer count u16, transform name length u8, name (ASCII)
-    layer table  per layer: kind u8 (0 object, 1 background, 2 preview), object id u32,
-                 importance f32, quality u8 (1-100), scale u8 (1, 2, 4 or 8; an object layer's
-                 mask grid also 16, 32 or 64), length u32,
-                 CRC32 u32, label length u8, label (UTF-8)
+    layer table  per layer: kind and scale u8 (kind in the top 2 bits: 0 object, 1 background,
+                 2 preview; log2 of the scale in the low 3 bits: 1, 2, 4 or 8, an object layer's
+                 mask grid also 16, 32 or 64; the 3 bits between are zero); an object layer then
+                 has its object id (varint), importance f32, label length u8 and label (UTF-8);
+                 every layer then has quality u8 (1-100), length (varint) and CRC32 u32
     table CRC    CRC32 of everything above
     payloads     the layers, in table order, back to back
+
+A varint is unsigned LEB128 (7 bits a byte, least significant first), at most 5 bytes and 2**32 - 1,
+with no redundant final zero byte. A preview's or background's label is its kind; its object id and
+importance are 0: they are not stored (version 3 stored every field of every row, about 50 bytes
+more for a file of four layers).
 
 Offsets and ranks are not stored: the decoder rebuilds them (a layer's offset is the sum of the
 lengths before it; its rank is its place among the object layers). The header and table are
@@ -20,7 +26,8 @@ Rules a reader enforces (a CRC cannot rule out a hand-made file): at most one pr
 first; exactly one background layer, last; sides 1..65,535; at most ``max_pixels`` pixels
 (caller-settable); every field in its range.
 
-This module is the one home of the layout: :data:`HEADER` and :data:`ROW` (the structs), the limits
+This module is the one home of the layout: :data:`HEADER` (the header's struct), the row's bits
+(:data:`KIND_SHIFT`, :data:`SCALE_BITS`, :data:`RESERVED_BITS`, :func:`varint`), the limits
 (:data:`MAX_SIDE`, :data:`MAX_LAYERS`, :data:`MAX_OBJECTS`, :data:`MAX_LABEL_BYTES`,
 :data:`MAX_IMPORTANCE`, :data:`MAX_TRANSFORM_NAME`) and the raw packers :func:`pack_header` and
 :func:`pack_row`, which write any field values (the fuzzing cases use them to write impossible files).
@@ -44,7 +51,7 @@ from sdcomp_lite.errors import (
 )
 
 MAGIC = b"SDCL"
-VERSION = 3
+VERSION = 4
 MAX_SIDE = 65_535  # width and height are u16
 MAX_LAYERS = 65_535  # the layer count is a u16
 MAX_OBJECTS = MAX_LAYERS - 1  # object layers, plus the one background layer
@@ -63,8 +70,10 @@ LAYER_KINDS = {0: "object", 1: "background", 2: "preview"}
 KIND_CODES = {name: code for code, name in LAYER_KINDS.items()}
 
 HEADER = struct.Struct(">4sBBHH3sHB")  # magic, version, channels, width, height, fill, layer count, name length
-ROW = struct.Struct(">BIIBBIIB")  # kind, object id, importance (float32 bits), quality, scale, length, CRC32, label length
-_CRC = struct.Struct(">I")
+MAX_VARINT_BYTES = 5  # a varint holds at most 32 bits
+SCALE_CODES = {scale: code for code, scale in enumerate(MASK_SCALES)}  # scale -> log2(scale)
+KIND_SHIFT, SCALE_BITS, RESERVED_BITS = 6, 0x07, 0x38  # the kind-and-scale byte
+_CRC = _U32 = struct.Struct(">I")
 # Characters that move a terminal's cursor, recolour it or reorder text: C0/C1 controls, DEL, and the
 # bidirectional marks, embeddings, overrides and isolates. The encoder refuses them in labels.
 _BIDI_CONTROLS = frozenset((0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)))
@@ -143,16 +152,34 @@ def pack_header(channels: int, width: int, height: int, fill: bytes, count: int,
                        count & 0xFFFF, length & 0xFF) + name
 
 
+def varint(value: int) -> bytes:
+    """``value`` (0 to 2**32 - 1; larger values are cut to 32 bits) as unsigned LEB128."""
+    value &= 0xFFFFFFFF
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
 def pack_row(kind: int, object_id: int, importance_bits: int, quality: int, scale: int, length: int, crc: int,
              label: bytes, *, label_length: int | None = None) -> bytes:
-    """One layer-table row (then its label) for any field values (each integer cut to its field's width; no checks).
+    """One layer-table row for any field values (each integer cut to its field's width; no checks).
 
-    ``kind`` is the code (:data:`LAYER_KINDS`), ``importance_bits`` the float32 bits (:func:`float32_bits`),
-    ``length`` and ``crc`` the payload's size in bytes and CRC32; ``label_length`` defaults to ``len(label)``.
+    ``kind`` is the code (:data:`LAYER_KINDS`; any other value is written as the unknown code 3),
+    ``scale`` a power of two from 1 to 64 (any other value is written as the impossible code 7),
+    ``importance_bits`` the float32 bits (:func:`float32_bits`), ``length`` and ``crc`` the payload's size in
+    bytes and CRC32; ``label_length`` defaults to ``len(label)``. A preview or background row stores no object
+    id, importance or label, so those arguments are ignored for it.
     """
-    size = len(label) if label_length is None else label_length
-    return ROW.pack(kind & 0xFF, object_id & 0xFFFFFFFF, importance_bits & 0xFFFFFFFF, quality & 0xFF, scale & 0xFF,
-                    length & 0xFFFFFFFF, crc & 0xFFFFFFFF, size & 0xFF) + label
+    kind_code = kind if kind in LAYER_KINDS else 3
+    parts = [bytes([kind_code << KIND_SHIFT | SCALE_CODES.get(scale, SCALE_BITS)])]
+    if kind_code in (KIND_CODES["object"], 3):
+        size = len(label) if label_length is None else label_length
+        parts += [varint(object_id), _U32.pack(importance_bits & 0xFFFFFFFF), bytes([size & 0xFF]), label]
+    parts += [bytes([quality & 0xFF]), varint(length), _U32.pack(crc & 0xFFFFFFFF)]
+    return b"".join(parts)
 
 
 def table_crc(head: bytes) -> bytes:
@@ -216,25 +243,62 @@ def unpack(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
     return Container(header, tuple(layers), table_size, data[table_size:])
 
 
+class _TableReader:
+    """Reads the layer table's fields from untrusted bytes: a read past the end is a
+    :class:`TruncatedBitstreamError`, an over-long or redundant varint a :class:`CorruptBitstreamError`."""
+
+    def __init__(self, data: bytes, position: int) -> None:
+        self.data, self.position = data, position
+
+    def take(self, count: int) -> bytes:
+        end = self.position + count
+        if len(self.data) < end:
+            raise TruncatedBitstreamError("the data ends inside the layer table; nothing can be decoded.")
+        chunk, self.position = self.data[self.position : end], end
+        return chunk
+
+    def byte(self) -> int:
+        return self.take(1)[0]
+
+    def varint(self, index: int) -> int:
+        value = 0
+        for shift in range(0, 7 * MAX_VARINT_BYTES, 7):
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                if (byte == 0 and shift) or value > 0xFFFFFFFF:
+                    break
+                return value
+        raise CorruptBitstreamError(f"layer {index}: a number in the layer table is over-long (not a varint of at "
+                                    "most 32 bits); the table is corrupt.")
+
+
 def _unpack_table(data: bytes, count: int, position: int) -> tuple[list[LayerEntry], int]:
     layers, offset, rank = [], 0, 0
+    reader = _TableReader(data, position)
     for index in range(count):
-        if len(data) < position + ROW.size:
-            raise TruncatedBitstreamError("the data ends inside the layer table; nothing can be decoded.")
-        kind, object_id, importance_bits, quality, scale, length, crc, label_length = ROW.unpack_from(data, position)
-        position += ROW.size
-        if len(data) < position + label_length:
-            raise TruncatedBitstreamError("the data ends inside the layer table; nothing can be decoded.")
-        label = data[position : position + label_length].decode("utf-8", "replace")
-        position += label_length
-        kind_name = LAYER_KINDS.get(kind, f"unknown({kind})")
-        importance = struct.unpack(">f", struct.pack(">I", importance_bits))[0]
+        kind_and_scale = reader.byte()
+        kind, scale_code = kind_and_scale >> KIND_SHIFT, kind_and_scale & SCALE_BITS
+        if kind not in LAYER_KINDS:
+            raise CorruptBitstreamError(f"layer {index} has an unknown kind ({kind}).")
+        if kind_and_scale & RESERVED_BITS:
+            raise CorruptBitstreamError(f"layer {index}: reserved bits set in its kind-and-scale byte "
+                                        f"({kind_and_scale:#04x}); the table is corrupt.")
+        kind_name = LAYER_KINDS[kind]
+        object_id, importance, label = 0, 0.0, kind_name
+        if kind_name == "object":
+            object_id = reader.varint(index)
+            (importance,) = struct.unpack(">f", reader.take(4))
+            label = reader.take(reader.byte()).decode("utf-8", "replace")
+        quality, length = reader.byte(), reader.varint(index)
+        (crc,) = _U32.unpack(reader.take(4))
+        scale = 1 << scale_code  # code 7 (128) is refused by check_layers, naming the scale
         layers.append(LayerEntry(index=index, kind=kind_name, object_id=object_id, label=label,
                                  rank=rank if kind_name == "object" else -1, importance=importance, quality=quality,
                                  scale=scale, offset=offset, length=length, crc32=crc))
         rank += kind_name == "object"
         offset += length
-    return layers, position
+    return layers, reader.position
 
 
 def check_header(header: Header, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
