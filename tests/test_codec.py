@@ -345,7 +345,9 @@ def test_an_avif_layer_with_an_impossible_tools_byte_or_frame_is_refused():
 
     coder, window = AvifCoder(), Window(0, 0, 16, 8)
     payload = coder.encode_crop(np.full((8, 16, 3), 90, np.uint8), window, 30)
-    for bad in (payload[:3] + b"\x81" + payload[4:], payload[:3] + b"\xff", payload[:3]):
+    profile_3, profile_1_mono = bytes([0x60 | payload[0] & 0x1F]), bytes([0x20 | payload[0] & 0x1F, 0x10])
+    for bad in (payload[:3] + b"\x81" + payload[4:], payload[:3] + b"\xff", payload[:3],
+                profile_3 + payload[1:], profile_1_mono + payload[2:]):
         with pytest.raises(CorruptBitstreamError):
             coder.check_payload(bad, window)
             coder.decode_crop(bad, window, 3)

@@ -158,3 +158,12 @@ def test_preview_and_background_rows_store_no_label_id_or_importance():
     # preview and background rows: kind-and-scale, quality, length and CRC (7 bytes); the object's adds its id,
     # importance, label length and label
     assert parsed.table_size == container.HEADER.size + 4 + 7 + (1 + 1 + 4 + 1 + 3 + 6) + 7 + 4
+
+
+@pytest.mark.parametrize("entry", [_entry("background", object_id=3), _entry("background", importance=0.5),
+                                   _entry("background", label="sky"), _entry("preview", label="background", scale=8)])
+def test_pack_refuses_preview_or_background_fields_the_table_cannot_hold(entry):
+    from sdcomp_lite.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="stores no object id"):
+        container.pack(HEADER, [(entry, b"")])

@@ -188,7 +188,16 @@ def table_crc(head: bytes) -> bytes:
 
 
 def pack(header: Header, layers: list[tuple[LayerEntry, bytes]]) -> bytes:
-    """Serialise a header and its layers (length and CRC of each entry are filled in here)."""
+    """Serialise a header and its layers (length and CRC of each entry are filled in here).
+
+    A preview or background row stores no object id, importance or label: an entry of those kinds with an id or
+    importance other than 0, or a label other than "" or its kind, raises :class:`InvalidParameterError` (a reader
+    would not get them back).
+    """
+    for entry, _ in layers:
+        if entry.kind != "object" and (entry.object_id or entry.importance or entry.label not in ("", entry.kind)):
+            raise InvalidParameterError(f"a {entry.kind} layer stores no object id, importance or label, got "
+                                        f"{entry.object_id!r}, {entry.importance!r}, {entry.label!r:.40}.")
     parts = [pack_header(header.channels, header.width, header.height, bytes(header.fill), len(layers),
                          header.transform.encode("ascii"))]
     for entry, payload in layers:
@@ -253,7 +262,8 @@ class _TableReader:
     def take(self, count: int) -> bytes:
         end = self.position + count
         if len(self.data) < end:
-            raise TruncatedBitstreamError("the data ends inside the layer table; nothing can be decoded.")
+            raise TruncatedBitstreamError("the data ends inside the layer table (or a corrupt length in the table "
+                                          "points past its end); nothing can be decoded.")
         chunk, self.position = self.data[self.position : end], end
         return chunk
 
@@ -269,8 +279,8 @@ class _TableReader:
                 if (byte == 0 and shift) or value > 0xFFFFFFFF:
                     break
                 return value
-        raise CorruptBitstreamError(f"layer {index}: a number in the layer table is over-long (not a varint of at "
-                                    "most 32 bits); the table is corrupt.")
+        raise CorruptBitstreamError(f"layer {index}: a number in the layer table is over-long or redundant (not the "
+                                    "shortest varint of at most 32 bits); the table is corrupt.")
 
 
 def _unpack_table(data: bytes, count: int, position: int) -> tuple[list[LayerEntry], int]:

@@ -254,6 +254,10 @@ def expand_av1(av1c: bytes, matrix: int, compact: bytes, width: int, height: int
         return compact[1:]
     if compact[0] > 0x7F:
         raise CorruptBitstreamError(f"an AVIF layer's tools byte is {compact[0]:#04x}; it is at most 0x7f, or 0x80.")
+    profile, mono = av1c[0] >> 5, (av1c[1] >> 4) & 1
+    if profile > 2 or av1c[1] & 0x80 or (profile == 1 and mono):  # what no encoder writes: no header is rebuilt
+        raise CorruptBitstreamError(f"an AVIF layer's configuration ({av1c.hex()}) is not one AV1 allows for a still "
+                                    "picture (profile 0-2, tier 0, no monochrome 4:4:4).")
     seq = sequence_header(av1c, matrix, compact[0], width, height)
     frame = compact[1:]
     return (_TEMPORAL_DELIMITER + bytes([_SEQUENCE_HEADER_OBU]) + _leb128(len(seq)) + seq
