@@ -21,6 +21,7 @@ can be rebuilt from those two numbers.
 
 from __future__ import annotations
 
+import functools
 import random
 import struct
 import zlib
@@ -584,10 +585,45 @@ def _avif_config(draft, rng, seeds, i, start):
     return True
 
 
+@functools.lru_cache(maxsize=16)
+def _whole_av1(width: int, height: int) -> bytes:
+    """The AV1 data (temporal delimiter, sequence header, frame) libavif writes for a grey ``width`` x ``height``
+    image: what an AVIF layer stores whole after its 0x80 tools byte."""
+    import imagecodecs
+
+    from sdcomp_lite.coding.image_coders import _top_level_boxes
+
+    image = np.full((height, width, 3), 128, np.uint8)
+    return _top_level_boxes(bytes(imagecodecs.avif_encode(image, level=30, speed=10, numthreads=1)))[b"mdat"]
+
+
+def _as_verbatim(payload: bytes, start: int, rng: random.Random) -> bytes:
+    """A compact AVIF layer (tools byte, then the frame) given whole AV1 data instead (tools byte 0x80): of a frame
+    of a random small size, which the decoder's size check then meets (the encoder writes compact layers only)."""
+    if payload[start + 3 : start + 4] == b"\x80":
+        return payload
+    size = rng.choice(((8, 8), (16, 8), (64, 64), (24, 40), (1, 1), (200, 3)))
+    return payload[: start + 3] + b"\x80" + _whole_av1(*size)
+
+
+@_content_mutation("avif-tools", "avif")
+def _avif_tools(draft, rng, seeds, i, start):
+    """A compact AVIF layer's tools byte (the coding tools its rebuilt sequence header declares, or 0x80: whole
+    AV1 data follows) set to another value."""
+    payload = bytearray(draft.payloads[i])
+    if len(payload) <= start + 3:
+        return False
+    payload[start + 3] = rng.choice((0x00, 0x01, 0x7F, 0x80, 0x81, 0xFF, payload[start + 3] ^ (1 << rng.randrange(8))))
+    draft.payloads[i] = bytes(payload)
+    return True
+
+
 @_content_mutation("avif-obu", "avif")
 def _avif_obu(draft, rng, seeds, i, start):
-    """An OBU's header byte or size field changed, or an OBU dropped or repeated."""
-    payload = draft.payloads[i]
+    """An OBU's header byte or size field changed, or an OBU dropped or repeated (in whole AV1 data,
+    :func:`_as_verbatim`)."""
+    payload = _as_verbatim(draft.payloads[i], start, rng)
+    start += 1  # the tools byte
     av1 = payload[start + 3 :]
     units = _obus(av1)
     if not units:
@@ -611,8 +647,10 @@ def _avif_obu(draft, rng, seeds, i, start):
 
 @_content_mutation("avif-sequence", "avif")
 def _avif_sequence(draft, rng, seeds, i, start):
-    """One bit of an AV1 sequence header: in the frame size fields, or anywhere."""
-    payload = draft.payloads[i]
+    """One bit of an AV1 sequence header (in whole AV1 data, :func:`_as_verbatim`): in the frame size fields, or
+    anywhere."""
+    payload = _as_verbatim(draft.payloads[i], start, rng)
+    start += 1  # the tools byte
     av1 = bytearray(payload[start + 3 :])
     units = [(size_at, end) for unit, size_at, end in _obus(bytes(av1)) if (av1[unit] >> 3) & 0xF == 1]
     if not units:
