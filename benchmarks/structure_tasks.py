@@ -49,6 +49,7 @@ also coco-val128 photographs):
 layer speed, the grounder as it is now; the three of those photographs with a person to find, of which astronaut and
 coco-43816 are outside coco-val128):
     python benchmarks/structure_tasks.py astronaut coco-43816 coco-7977 --structures T2P4LowS0 --name heldout_people --summarize
+(bitstream version 3); with bitstream version 4, the same command with ``--name heldout_people_v4``.
 """
 
 from __future__ import annotations
