@@ -34,6 +34,7 @@ import struct
 import imagecodecs
 import numpy as np
 
+from sdcomp_lite.coding import container
 from sdcomp_lite.coding.region_coder import RegionCoder
 from sdcomp_lite.coding.transforms import AVIF_SPEED
 from sdcomp_lite.errors import BackendUnavailableError, CorruptBitstreamError, ImageTooLargeError
@@ -147,15 +148,6 @@ class _BitWriter:
         return bytes(int("".join(map(str, bits[i : i + 8])), 2) for i in range(0, len(bits), 8))
 
 
-def _leb128(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def sequence_header(av1c: bytes, matrix: int, tools: int, width: int, height: int) -> bytes:
     """The payload of the reduced still-picture sequence header libavif writes for a ``width`` x ``height`` frame.
 
@@ -260,8 +252,8 @@ def expand_av1(av1c: bytes, matrix: int, compact: bytes, width: int, height: int
                                     "picture (profile 0-2, tier 0, no monochrome 4:4:4).")
     seq = sequence_header(av1c, matrix, compact[0], width, height)
     frame = compact[1:]
-    return (_TEMPORAL_DELIMITER + bytes([_SEQUENCE_HEADER_OBU]) + _leb128(len(seq)) + seq
-            + bytes([_FRAME_OBU]) + _leb128(len(frame)) + frame)
+    return (_TEMPORAL_DELIMITER + bytes([_SEQUENCE_HEADER_OBU]) + container.varint(len(seq)) + seq
+            + bytes([_FRAME_OBU]) + container.varint(len(frame)) + frame)
 
 
 def av1_frame_sizes(av1_data: bytes) -> list[tuple[int, int]]:
