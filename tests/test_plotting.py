@@ -270,8 +270,9 @@ def test_object_vs_snr_shows_the_last_prefix_within_each_budget(steps):
     from sdcomp_lite.demo import JpegStep
 
     image = steps[-1].image
-    jpeg = [JpegStep(1, 2, 300, image // 2), JpegStep(2, 2, 5000, image)]
     budgets = [100, steps[1].num_bytes, 10**6]
+    assert steps[1].num_bytes > 101
+    jpeg = [JpegStep(1, 2, steps[1].num_bytes - 1, image // 2), JpegStep(2, 2, 10**5, image)]  # scan 1 fits budget 2 only
     figure = show_object_vs_snr(steps, jpeg, budgets)
     assert len(figure.axes) == 2 * len(budgets)
     top, bottom = figure.axes[:3], figure.axes[3:]
