@@ -331,8 +331,6 @@ def check_layers(layers: list[LayerEntry]) -> None:
         raise CorruptBitstreamError("the layer table must end with exactly one background layer.")
     for entry in layers:
         where = f"layer {entry.index}"
-        if entry.kind.startswith("unknown"):
-            raise CorruptBitstreamError(f"{where} has an unknown kind ({entry.kind}).")
         if entry.kind == "background" and entry.index != len(layers) - 1:
             raise CorruptBitstreamError(f"{where} is a second background layer; there must be exactly one, last.")
         if entry.kind == "preview" and entry.index != 0:

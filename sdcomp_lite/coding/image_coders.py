@@ -204,19 +204,17 @@ def _tail(bits: _BitWriter) -> bytes:
     return bits.trailing_bytes()
 
 
-def _units(av1_data: bytes) -> list[tuple[int, bytes]] | None:
-    """(OBU header byte, payload) of each unit, or None if a unit has an extension or no size field or overruns."""
+def _obu_units(av1_data: bytes) -> list[tuple[int, bytes]]:
+    """(OBU header byte, payload) of each unit of ``av1_data``; :class:`CorruptBitstreamError` for a unit without a
+    size field or one that runs past the end."""
     units, position = [], 0
     while position < len(av1_data):
         header = av1_data[position]
-        if header & 0x05 or not header & 0x02:  # an extension, the reserved bit, or no size field
-            return None
-        try:
-            size, position = read_leb128(av1_data, position + 1)
-        except CorruptBitstreamError:
-            return None
+        if not (header >> 1) & 1:
+            raise CorruptBitstreamError("an AV1 unit without a size field; not an sdcomp-lite AVIF layer.")
+        size, position = read_leb128(av1_data, position + 1 + ((header >> 2) & 1))
         if position + size > len(av1_data):
-            return None
+            raise CorruptBitstreamError("an AV1 unit runs past the end of its layer.")
         units.append((header, av1_data[position : position + size]))
         position += size
     return units
@@ -225,8 +223,11 @@ def _units(av1_data: bytes) -> list[tuple[int, bytes]] | None:
 def compact_av1(av1c: bytes, matrix: int, av1_data: bytes, width: int, height: int) -> bytes:
     """The AV1 data libavif wrote for a ``width`` x ``height`` crop, less what :func:`expand_av1` rebuilds: a tools
     byte (see :func:`sequence_header`) and the frame unit's payload; anything else as :data:`VERBATIM` + the data."""
-    units = _units(av1_data)
-    if units and len(units) == 3 and av1_data.startswith(_TEMPORAL_DELIMITER):
+    try:
+        units = _obu_units(av1_data)
+    except CorruptBitstreamError:
+        units = []
+    if len(units) == 3 and av1_data.startswith(_TEMPORAL_DELIMITER):
         (_, _), (seq_header, seq), (frame_header, frame) = units
         if seq_header == _SEQUENCE_HEADER_OBU and frame_header == _FRAME_OBU:
             for tools in range(128):
@@ -238,18 +239,24 @@ def compact_av1(av1c: bytes, matrix: int, av1_data: bytes, width: int, height: i
     return bytes([VERBATIM]) + av1_data
 
 
+def check_compact(av1c: bytes, tools: int) -> None:
+    """Refuse (:class:`CorruptBitstreamError`) a compact layer's tools byte or configuration from which no sequence
+    header is rebuilt: tools above 0x7f, a profile above 2, tier 1, or monochrome 4:4:4 (what no encoder writes)."""
+    if tools > 0x7F:
+        raise CorruptBitstreamError(f"an AVIF layer's tools byte is {tools:#04x}; it is at most 0x7f, or 0x80.")
+    profile, mono = av1c[0] >> 5, (av1c[1] >> 4) & 1
+    if profile > 2 or av1c[1] & 0x80 or (profile == 1 and mono):
+        raise CorruptBitstreamError(f"an AVIF layer's configuration ({av1c.hex()}) is not one AV1 allows for a still "
+                                    "picture (profile 0-2, tier 0, no monochrome 4:4:4).")
+
+
 def expand_av1(av1c: bytes, matrix: int, compact: bytes, width: int, height: int) -> bytes:
     """The AV1 data :func:`compact_av1` stored as ``compact`` (its first byte: the tools, or :data:`VERBATIM`)."""
     if not compact:
         raise CorruptBitstreamError("an AVIF layer is too short.")
     if compact[0] == VERBATIM:
         return compact[1:]
-    if compact[0] > 0x7F:
-        raise CorruptBitstreamError(f"an AVIF layer's tools byte is {compact[0]:#04x}; it is at most 0x7f, or 0x80.")
-    profile, mono = av1c[0] >> 5, (av1c[1] >> 4) & 1
-    if profile > 2 or av1c[1] & 0x80 or (profile == 1 and mono):  # what no encoder writes: no header is rebuilt
-        raise CorruptBitstreamError(f"an AVIF layer's configuration ({av1c.hex()}) is not one AV1 allows for a still "
-                                    "picture (profile 0-2, tier 0, no monochrome 4:4:4).")
+    check_compact(av1c, compact[0])
     seq = sequence_header(av1c, matrix, compact[0], width, height)
     frame = compact[1:]
     return (_TEMPORAL_DELIMITER + bytes([_SEQUENCE_HEADER_OBU]) + container.varint(len(seq)) + seq
@@ -262,19 +269,7 @@ def av1_frame_sizes(av1_data: bytes) -> list[tuple[int, int]]:
     Only still-picture sequence headers with ``reduced_still_picture_header`` (what libavif
     writes for one image) are accepted; anything else raises :class:`CorruptBitstreamError`.
     """
-    sizes, position = [], 0
-    while position < len(av1_data):
-        header = av1_data[position]
-        obu_type, has_extension, has_size = (header >> 3) & 0xF, (header >> 2) & 1, (header >> 1) & 1
-        position += 1 + has_extension
-        if not has_size:
-            raise CorruptBitstreamError("an AV1 unit without a size field; not an sdcomp-lite AVIF layer.")
-        size, position = read_leb128(av1_data, position)
-        if position + size > len(av1_data):
-            raise CorruptBitstreamError("an AV1 unit runs past the end of its layer.")
-        if obu_type == 1:
-            sizes.append(_sequence_frame_size(av1_data[position : position + size]))
-        position += size
+    sizes = [_sequence_frame_size(payload) for header, payload in _obu_units(av1_data) if (header >> 3) & 0xF == 1]
     if not sizes:
         raise CorruptBitstreamError("an AVIF layer holds no AV1 sequence header.")
     return sizes
@@ -326,7 +321,7 @@ class AvifCoder(RegionCoder):
             raise CorruptBitstreamError("an AVIF layer is too short.")
         width, height = window.width, window.height
         if payload[3] != VERBATIM:  # compact: the sequence header is rebuilt for exactly this window
-            expand_av1(payload[:2], payload[2], payload[3:4], width, height)  # the tools byte's check
+            check_compact(payload[:2], payload[3])
             return
         for declared in av1_frame_sizes(payload[4:]):
             if declared != (width, height):
