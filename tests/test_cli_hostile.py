@@ -49,7 +49,7 @@ def test_encode_output_in_a_missing_folder(tmp_path, capsys):
         (b"", "ends inside the header"),
         (b"SDC", "ends inside the header"),
         (b"GIF89a" + bytes(40), "not an sdcomp-lite bitstream"),
-        (b"SDCL\x01" + bytes(40), "reads version 4"),
+        (b"SDCL\x01" + bytes(40), "reads version 5"),
     ],
 )
 def test_bad_files_fail_in_one_line(tmp_path, capsys, data, expected):

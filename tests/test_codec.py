@@ -386,11 +386,11 @@ def test_superblock_mask_cells_align_regions_to_64_pixels():
     assert full.coverage.all() and full.image.shape == image.shape
 
 
-# sha256 of two dct8 files of format version 4 (the compact layer table; their payloads are those of commit 91f9c8e,
-# written before the format's code moved): the bitstream must not change by accident
+# sha256 of two dct8 files of format version 5 (vocabulary labels; varint mask lengths and boxes; 4-bit mask models; their content payloads are
+# those of commit 91f9c8e, written before the format's code moved): the bitstream must not change by accident
 GOLDEN_DCT8 = {
-    "colour, preview": "031fc420ee20f19f6b2019a2474a26446f0189d2622ed0d8fcfa4c13e63e17f8",
-    "grey, exact masks, background 1/2": "375ae1ea231715c44799507bf2af764d2e1a0004908adff268ec564ff7f24800",
+    "colour, preview": "4d749daaa6efd5da48d0f94fcbe6a30d6da73d5606eaf4f23cae7e920020de7a",
+    "grey, exact masks, background 1/2": "464337522bf6609bbba15cca4fc5f7a6a30da8ea1bf37653696443ce0d241fa6",
 }
 
 

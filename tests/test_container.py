@@ -52,18 +52,18 @@ def test_wrong_magic():
         container.unpack(b"PNG\x89" + _sample()[4:])
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 5, 99])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 99])
 def test_other_versions_give_the_documented_error(version):
     data = bytearray(_sample())
     data[4] = version
-    with pytest.raises(UnsupportedVersionError, match="reads version 4"):
+    with pytest.raises(UnsupportedVersionError, match="reads version 5"):
         container.unpack(bytes(data))
     with pytest.raises(UnsupportedVersionError):  # even when only 5 bytes arrived
         container.unpack(bytes(data[:5]))
 
 
 def test_table_crc_catches_a_flipped_label_byte():
-    data = bytearray(_sample())
+    data = bytearray(_sample(entries=[(_entry("object", 5, "tabby cat", 0.75), b"abc"), (_entry("background"), b"d")]))
     index = bytes(data).index(b"cat")
     data[index] ^= 0x20
     with pytest.raises(CorruptBitstreamError):
@@ -156,8 +156,8 @@ def test_preview_and_background_rows_store_no_label_id_or_importance():
     assert [(e.kind, e.label, e.object_id, e.importance) for e in parsed.layers] == [
         ("preview", "preview", 0, 0.0), ("object", "cat", 9, 0.5), ("background", "background", 0, 0.0)]
     # preview and background rows: kind-and-scale, quality, length and CRC (7 bytes); the object's adds its id,
-    # importance, label length and label
-    assert parsed.table_size == container.HEADER.size + 4 + 7 + (1 + 1 + 4 + 1 + 3 + 6) + 7 + 4
+    # importance and label ("cat" from the vocabulary: a part count, the name's index and its count)
+    assert parsed.table_size == container.HEADER.size + 4 + 7 + (1 + 1 + 4 + 3 + 6) + 7 + 4
 
 
 @pytest.mark.parametrize("entry", [_entry("background", object_id=3), _entry("background", importance=0.5),
@@ -167,3 +167,62 @@ def test_pack_refuses_preview_or_background_fields_the_table_cannot_hold(entry):
 
     with pytest.raises(InvalidParameterError, match="stores no object id"):
         container.pack(HEADER, [(entry, b"")])
+
+
+@pytest.mark.parametrize("label", ["person", "person x3", "face x2 + couch x5 + dining table + cup x4 + bottle",
+                                   "salient object x4294967295", "cat + cat"])
+def test_vocabulary_labels_take_a_byte_a_name_and_read_back_exactly(label):
+    code = container.vocabulary_label(label)
+    assert code is not None and len(code) <= 1 + 6 * (label.count(" + ") + 1)
+    data = _sample(entries=[(_entry("object", 5, label, 0.75), b"abc"), (_entry("background"), b"d")])
+    first = container.unpack(data).layers[0]
+    assert first.label == label
+    assert data[container.HEADER.size + 4] & container.VOCABULARY_BIT  # the row's kind-and-scale byte
+
+
+@pytest.mark.parametrize("label", ["helmet", "person + helmet", "person x1", "person x03", "person x", "person  x2",
+                                   "person x\uff12", "person x4294967296", "Person", "", "person +", "..."])
+def test_other_labels_are_spelt_out(label):
+    label = label.encode().decode("unicode_escape")
+    assert container.vocabulary_label(label) is None
+    data = _sample(entries=[(_entry("object", 5, label, 0.75), b"abc"), (_entry("background"), b"d")])
+    assert container.unpack(data).layers[0].label == label
+    assert not data[container.HEADER.size + 4] & container.VOCABULARY_BIT
+
+
+def _vocabulary_row(code: bytes, kind: int = 0) -> bytes:
+    head = container.pack_header(3, 10, 20, b"\1\2\3", 2, b"dct8")
+    head += container.pack_row(kind, 5, 0, 50, 1, 1, zlib.crc32(b"a"), code, vocabulary=True)
+    head += container.pack_row(1, 0, 0, 50, 1, 1, zlib.crc32(b"b"), b"")
+    return head + container.table_crc(head) + b"ab"
+
+
+@pytest.mark.parametrize("code, message", [
+    (b"\x00", "has no name"),  # no part
+    (bytes([1, len(container.LABEL_VOCABULARY), 1]), "vocabulary entry 82"),  # past the vocabulary
+    (b"\x01\x00\x00", "0 times"),  # a count of 0
+    (b"\x01\x00\x80\x00", "over-long or redundant"),  # a redundant varint count
+    (bytes([200]) + bytes([len(container.LABEL_VOCABULARY) - 1, 1]) * 200, "more than 255 bytes"),
+])
+def test_impossible_vocabulary_labels_are_refused(code, message):
+    with pytest.raises(CorruptBitstreamError, match=message):
+        container.unpack(_vocabulary_row(code))
+
+
+def test_a_vocabulary_bit_on_a_row_without_label_is_refused():
+    with pytest.raises(CorruptBitstreamError, match="vocabulary bit"):
+        container.unpack(_vocabulary_row(b"", kind=2))
+
+
+def test_data_that_ends_inside_a_vocabulary_label_is_truncated():
+    data = _vocabulary_row(b"\x02\x00\x01\x0f\x01")  # person + bear
+    with pytest.raises(TruncatedBitstreamError):
+        container.unpack(data[: container.HEADER.size + 4 + 1 + 1 + 4 + 3])  # the data stops after "person"
+
+
+def test_the_vocabulary_is_frozen():
+    """The bitstream codes names by their place in the vocabulary: reordering it would misname old files."""
+    import hashlib
+
+    assert len(container.LABEL_VOCABULARY) == 82
+    assert hashlib.sha256("\n".join(container.LABEL_VOCABULARY).encode()).hexdigest()[:16] == "16510f534179a712"

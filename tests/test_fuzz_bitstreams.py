@@ -264,7 +264,14 @@ def test_a_corrupt_mask_keeps_its_own_error_under_the_budget_check():
     """A mask whose length overruns its layer is corrupt, whatever its box claims; the budget check must not call
     it too large."""
     mask = crafted.mask_payload((0, 0, 4096, 4096), np.zeros(16, np.int64))
-    payload = layered.MASK_LENGTH.pack(10_000) + mask
+    payload = container.varint(10_000) + mask
     data = crafted.bitstream(64, 64, 1, "dct8", [("object", payload), ("background", b"")])
     with pytest.raises(CorruptBitstreamError, match="mask length exceeds the layer"):
+        decode(data)
+
+
+@pytest.mark.parametrize("prefix", [b"", b"\x80", b"\x88\x00", b"\xff\xff\xff\xff\x7f", b"\x80\x80\x80\x80\x80\x01"])
+def test_a_mask_length_that_is_not_a_shortest_varint_is_corrupt(prefix):
+    data = crafted.bitstream(64, 64, 1, "dct8", [("object", prefix), ("background", b"")])
+    with pytest.raises(CorruptBitstreamError, match="does not start with a mask length"):
         decode(data)

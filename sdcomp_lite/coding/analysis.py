@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sdcomp_lite.coding import container
-from sdcomp_lite.coding.layered import MASK_LENGTH, EncodedImage
+from sdcomp_lite.coding.layered import EncodedImage, split_object_layer
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,6 @@ def layer_breakdown(encoded: EncodedImage) -> list[LayerBytes]:
     parts = []
     for entry, estimate in zip(parsed.layers, encoded.estimated_bits):
         payload = parsed.layer_bytes(entry.index) or b""
-        if entry.kind == "object" and len(payload) >= MASK_LENGTH.size:
-            mask = MASK_LENGTH.size + MASK_LENGTH.unpack_from(payload)[0]
-        else:
-            mask = 0
+        mask = len(payload) - len(split_object_layer(payload, entry.index)[1]) if entry.kind == "object" and payload else 0
         parts.append(LayerBytes(entry.index, entry.label, mask, len(payload) - mask, estimate / 8))
     return parts

@@ -1,21 +1,25 @@
-"""The ``.sdc`` container (version 4): a small header, a layer table, then the layers.
+"""The ``.sdc`` container (version 5): a small header, a layer table, then the layers.
 
 Layout (integers big-endian; ``docs/bitstream.md`` describes every field and limit)::
 
-    header       magic "SDCL", version u8 (= 4), channels u8 (1 or 3), width u16, height u16,
+    header       magic "SDCL", version u8 (= 5), channels u8 (1 or 3), width u16, height u16,
                  fill colour 3 x u8, layer count u16, transform name length u8, name (ASCII)
     layer table  per layer: kind and scale u8 (kind in the top 2 bits: 0 object, 1 background,
-                 2 preview; log2 of the scale in the low 3 bits: 1, 2, 4 or 8, an object layer's
-                 mask grid also 16, 32 or 64; the 3 bits between are zero); an object layer then
-                 has its object id (varint), importance f32, label length u8 and label (UTF-8);
-                 every layer then has quality u8 (1-100), length (varint) and CRC32 u32
+                 2 preview; bit 5 set: the label is coded from the vocabulary; bits 3-4 zero; log2
+                 of the scale in the low 3 bits: 1, 2, 4 or 8, an object layer's mask grid also 16,
+                 32 or 64); an object layer then has its object id (varint), importance f32 and
+                 label: with bit 5, a part count u8 and per part a vocabulary index u8 and a count
+                 (varint), else label length u8 and label (UTF-8); every layer then has quality u8
+                 (1-100), length (varint) and CRC32 u32
     table CRC    CRC32 of everything above
     payloads     the layers, in table order, back to back
 
 A varint is unsigned LEB128 (7 bits a byte, least significant first), at most 5 bytes and 2**32 - 1,
 with no redundant final zero byte. A preview's or background's label is its kind; its object id and
 importance are 0: they are not stored (version 3 stored every field of every row, about 50 bytes
-more for a file of four layers).
+more for a file of four layers). A label made of vocabulary names (:data:`LABEL_VOCABULARY`, e.g.
+``person x3 + dining table``) takes a byte per name and a byte per count: 4 bytes for
+``person x3``, where version 4 spelt every label out (10 bytes).
 
 Offsets and ranks are not stored: the decoder rebuilds them (a layer's offset is the sum of the
 lengths before it; its rank is its place among the object layers). The header and table are
@@ -27,7 +31,8 @@ first; exactly one background layer, last; sides 1..65,535; at most ``max_pixels
 (caller-settable); every field in its range.
 
 This module is the one home of the layout: :data:`HEADER` (the header's struct), the row's bits
-(:data:`KIND_SHIFT`, :data:`SCALE_BITS`, :data:`RESERVED_BITS`, :func:`varint`), the limits
+(:data:`KIND_SHIFT`, :data:`SCALE_BITS`, :data:`VOCABULARY_BIT`, :data:`RESERVED_BITS`, :func:`varint`,
+:func:`vocabulary_label`), the limits
 (:data:`MAX_SIDE`, :data:`MAX_LAYERS`, :data:`MAX_OBJECTS`, :data:`MAX_LABEL_BYTES`,
 :data:`MAX_IMPORTANCE`, :data:`MAX_TRANSFORM_NAME`) and the raw packers :func:`pack_header` and
 :func:`pack_row`, which write any field values (the fuzzing cases use them to write impossible files).
@@ -49,9 +54,10 @@ from sdcomp_lite.errors import (
     TruncatedBitstreamError,
     UnsupportedVersionError,
 )
+from sdcomp_lite.vocabulary import LABEL_VOCABULARY
 
 MAGIC = b"SDCL"
-VERSION = 4
+VERSION = 5
 MAX_SIDE = 65_535  # width and height are u16
 MAX_LAYERS = 65_535  # the layer count is a u16
 MAX_OBJECTS = MAX_LAYERS - 1  # object layers, plus the one background layer
@@ -72,7 +78,9 @@ KIND_CODES = {name: code for code, name in LAYER_KINDS.items()}
 HEADER = struct.Struct(">4sBBHH3sHB")  # magic, version, channels, width, height, fill, layer count, name length
 MAX_VARINT_BYTES = 5  # a varint holds at most 32 bits
 SCALE_CODES = {scale: code for code, scale in enumerate(MASK_SCALES)}  # scale -> log2(scale)
-KIND_SHIFT, SCALE_BITS, RESERVED_BITS = 6, 0x07, 0x38  # the kind-and-scale byte
+KIND_SHIFT, SCALE_BITS, VOCABULARY_BIT, RESERVED_BITS = 6, 0x07, 0x20, 0x18  # the kind-and-scale byte
+LABEL_PARTS = " + "  # how a layer label joins the names of the objects it holds
+_VOCABULARY_INDEX = {name: index for index, name in enumerate(LABEL_VOCABULARY)}
 _CRC = _U32 = struct.Struct(">I")
 # Characters that move a terminal's cursor, recolour it or reorder text: C0/C1 controls, DEL, and the
 # bidirectional marks, embeddings, overrides and isolates. The encoder refuses them in labels.
@@ -163,21 +171,63 @@ def varint(value: int) -> bytes:
             return bytes(out)
 
 
+def read_varint(data: bytes, position: int) -> tuple[int, int] | None:
+    """The :func:`varint` at ``position`` of ``data`` and the position after it; None when the data ends inside it
+    or it is over-long or redundant (not the shortest of at most :data:`MAX_VARINT_BYTES` bytes and 32 bits)."""
+    value = 0
+    for shift in range(0, 7 * MAX_VARINT_BYTES, 7):
+        if position >= len(data):
+            return None
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return None if (byte == 0 and shift) or value > 0xFFFFFFFF else (value, position)
+    return None
+
+
+def vocabulary_label(label: str) -> bytes | None:
+    """``label`` coded from :data:`LABEL_VOCABULARY` (a part count u8, then per part its vocabulary index u8 and
+    count, a varint), or None when it is not names from the vocabulary, each alone or as ``name xN`` (N >= 2),
+    joined by " + " (what :func:`~sdcomp_lite.coding.layered.layer_label` writes): such a label is stored spelt out.
+    The code reads back as exactly ``label`` (:func:`render_vocabulary_label`)."""
+    parts = []
+    for part in label.split(LABEL_PARTS):
+        name, _, count = part.rpartition(" x")
+        if not (name in _VOCABULARY_INDEX and count.isdigit() and count.isascii() and count[0] != "0"):
+            name, count = part, "1"
+        if name not in _VOCABULARY_INDEX or int(count) > 0xFFFFFFFF:
+            return None
+        parts.append((_VOCABULARY_INDEX[name], int(count)))
+    if len(parts) > 0xFF or render_vocabulary_label(parts) != label:
+        return None
+    return bytes([len(parts)]) + b"".join(bytes([index]) + varint(count) for index, count in parts)
+
+
+def render_vocabulary_label(parts: list[tuple[int, int]]) -> str:
+    """The label that (vocabulary index, count) ``parts`` stand for: names joined by " + ", a count above 1 as
+    `` xN``. Indices must lie in :data:`LABEL_VOCABULARY`."""
+    return LABEL_PARTS.join(LABEL_VOCABULARY[index] + (f" x{count}" if count > 1 else "") for index, count in parts)
+
+
 def pack_row(kind: int, object_id: int, importance_bits: int, quality: int, scale: int, length: int, crc: int,
-             label: bytes, *, label_length: int | None = None) -> bytes:
+             label: bytes, *, label_length: int | None = None, vocabulary: bool = False) -> bytes:
     """One layer-table row for any field values (each integer cut to its field's width; no checks).
 
     ``kind`` is the code (:data:`LAYER_KINDS`; any other value is written as the unknown code 3),
     ``scale`` a power of two from 1 to 64 (any other value is written as the impossible code 7),
     ``importance_bits`` the float32 bits (:func:`float32_bits`), ``length`` and ``crc`` the payload's size in
-    bytes and CRC32; ``label_length`` defaults to ``len(label)``. A preview or background row stores no object
-    id, importance or label, so those arguments are ignored for it.
+    bytes and CRC32; ``label_length`` defaults to ``len(label)``. With ``vocabulary`` the row's vocabulary bit is
+    set and ``label`` is written as it is (a :func:`vocabulary_label` code, or any bytes), with no length byte. A
+    preview or background row stores no object id, importance or label, so those arguments (but ``vocabulary``'s
+    bit) are ignored for it.
     """
     kind_code = kind if kind in LAYER_KINDS else 3
-    parts = [bytes([kind_code << KIND_SHIFT | SCALE_CODES.get(scale, SCALE_BITS)])]
+    parts = [bytes([kind_code << KIND_SHIFT | SCALE_CODES.get(scale, SCALE_BITS) | (VOCABULARY_BIT if vocabulary else 0)])]
     if kind_code in (KIND_CODES["object"], 3):
         size = len(label) if label_length is None else label_length
-        parts += [varint(object_id), _U32.pack(importance_bits & 0xFFFFFFFF), bytes([size & 0xFF]), label]
+        parts += [varint(object_id), _U32.pack(importance_bits & 0xFFFFFFFF)]
+        parts += [label] if vocabulary else [bytes([size & 0xFF]), label]
     parts += [bytes([quality & 0xFF]), varint(length), _U32.pack(crc & 0xFFFFFFFF)]
     return b"".join(parts)
 
@@ -201,8 +251,10 @@ def pack(header: Header, layers: list[tuple[LayerEntry, bytes]]) -> bytes:
     parts = [pack_header(header.channels, header.width, header.height, bytes(header.fill), len(layers),
                          header.transform.encode("ascii"))]
     for entry, payload in layers:
+        code = vocabulary_label(entry.label) if entry.kind == "object" else None
         parts.append(pack_row(KIND_CODES[entry.kind], entry.object_id, float32_bits(entry.importance), entry.quality,
-                              entry.scale, len(payload), zlib.crc32(payload), entry.label.encode("utf-8")))
+                              entry.scale, len(payload), zlib.crc32(payload),
+                              entry.label.encode("utf-8") if code is None else code, vocabulary=code is not None))
     head = b"".join(parts)
     return head + table_crc(head) + b"".join(payload for _, payload in layers)
 
@@ -282,6 +334,26 @@ class _TableReader:
         raise CorruptBitstreamError(f"layer {index}: a number in the layer table is over-long or redundant (not the "
                                     "shortest varint of at most 32 bits); the table is corrupt.")
 
+    def vocabulary_label(self, index: int) -> str:
+        """A label coded from the vocabulary (:func:`vocabulary_label`), spelt out; at most
+        :data:`MAX_LABEL_BYTES` bytes, as a spelt-out label."""
+        size = self.byte()
+        if size == 0:
+            raise CorruptBitstreamError(f"layer {index}: its vocabulary label has no name; the table is corrupt.")
+        parts = []
+        for _ in range(size):
+            name, count = self.byte(), self.varint(index)
+            if name >= len(LABEL_VOCABULARY) or count == 0:
+                raise CorruptBitstreamError(
+                    f"layer {index}: its label names vocabulary entry {name} (of {len(LABEL_VOCABULARY)}) {count} "
+                    "times; the table is corrupt.")
+            parts.append((name, count))
+        label = render_vocabulary_label(parts)
+        if len(label.encode("utf-8")) > MAX_LABEL_BYTES:
+            raise CorruptBitstreamError(f"layer {index}: its label spells out to more than {MAX_LABEL_BYTES} bytes; "
+                                        "the table is corrupt.")
+        return label
+
 
 def _unpack_table(data: bytes, count: int, position: int) -> tuple[list[LayerEntry], int]:
     layers, offset, rank = [], 0, 0
@@ -295,11 +367,17 @@ def _unpack_table(data: bytes, count: int, position: int) -> tuple[list[LayerEnt
             raise CorruptBitstreamError(f"layer {index}: reserved bits set in its kind-and-scale byte "
                                         f"({kind_and_scale:#04x}); the table is corrupt.")
         kind_name = LAYER_KINDS[kind]
+        if kind_and_scale & VOCABULARY_BIT and kind_name != "object":
+            raise CorruptBitstreamError(f"layer {index}: a {kind_name} row has no label, yet its vocabulary bit is "
+                                        "set; the table is corrupt.")
         object_id, importance, label = 0, 0.0, kind_name
         if kind_name == "object":
             object_id = reader.varint(index)
             (importance,) = struct.unpack(">f", reader.take(4))
-            label = reader.take(reader.byte()).decode("utf-8", "replace")
+            if kind_and_scale & VOCABULARY_BIT:
+                label = reader.vocabulary_label(index)
+            else:
+                label = reader.take(reader.byte()).decode("utf-8", "replace")
         quality, length = reader.byte(), reader.varint(index)
         (crc,) = _U32.unpack(reader.take(4))
         scale = 1 << scale_code  # code 7 (128) is refused by check_layers, naming the scale

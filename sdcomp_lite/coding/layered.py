@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import struct
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -52,7 +51,6 @@ from sdcomp_lite.errors import CorruptBitstreamError, ImageTooLargeError, Invali
 from sdcomp_lite.images import to_uint8_array
 from sdcomp_lite.types import SceneObject, Window, box_from_mask, validate_objects
 
-MASK_LENGTH = struct.Struct(">I")  # an object layer starts with the mask payload's length
 PREVIEW_SCALE, PREVIEW_SCALES, DEFAULT_PREVIEW_QUALITY = (container.PREVIEW_SCALE, container.PREVIEW_SCALES,
                                                           container.DEFAULT_PREVIEW_QUALITY)
 OBJECT_QUALITY_RULES = container.OBJECT_QUALITY_RULES
@@ -236,8 +234,8 @@ def encode(
             covered[window.slices] |= mask
         entry = _entry("object", _cut_label(layer_label(group)), object_id=group[0].object_id, importance=group[0].importance,
                        quality=layer_quality, scale=mask_scale)
-        layers.append((entry, MASK_LENGTH.pack(len(mask_payload)) + mask_payload + content))
-        estimates.append(mask_bits + content_bits + 8 * MASK_LENGTH.size)
+        layers.append((entry, object_payload(mask_payload, content)))
+        estimates.append(mask_bits + content_bits + 8 * (len(object_payload(mask_payload, b"")) - len(mask_payload)))
     region = ~covered
     content, content_bits = coder.encode_region(downscale(pixels, background_scale),
                                                 downscale_region(region, background_scale), background_quality)
@@ -371,7 +369,7 @@ class _Canvas:
                 small = upscale(push_pull_fill(small, small_region), entry.scale, header.height, header.width)
             self._paste(small, region, entry.index, Window(0, 0, header.width, header.height))
             return
-        mask_payload, content = _split_object_layer(payload, entry.index)
+        mask_payload, content = split_object_layer(payload, entry.index)
         height, width, scale = header.height, header.width, entry.scale
         coarse_box, crop = decode_mask_box(mask_payload, -(-height // scale), -(-width // scale))
         window = layer_window(coarse_box, scale, height, width)
@@ -415,7 +413,7 @@ class _Canvas:
         """An object layer's mask box on its ``scale`` grid (None: an empty mask; False: a box :meth:`add` refuses),
         read and checked as :meth:`add` does, without decoding the mask."""
         try:
-            mask_payload, _ = _split_object_layer(payload, 0)
+            mask_payload, _ = split_object_layer(payload, 0)
             return read_mask_box(mask_payload, -(-self.header.height // scale), -(-self.header.width // scale))
         except CorruptBitstreamError:
             return False
@@ -440,16 +438,24 @@ class _Canvas:
         return DecodedImage(image, self.covered.copy(), decoded, missing, self.layer_of_pixel.copy())
 
 
-def _split_object_layer(payload: bytes, index: int) -> tuple[bytes, bytes]:
-    """An object layer's payload cut into its mask payload and its content; :class:`CorruptBitstreamError` naming
-    layer ``index`` if the mask length does not fit."""
-    if len(payload) < MASK_LENGTH.size:
-        raise CorruptBitstreamError(f"layer {index} is too short to hold a mask.")
-    (mask_length,) = MASK_LENGTH.unpack_from(payload)
-    end = MASK_LENGTH.size + mask_length
+def object_payload(mask_payload: bytes, content: bytes) -> bytes:
+    """An object layer's payload: the mask payload's length (a :func:`~sdcomp_lite.coding.container.varint`), the
+    mask payload, then the content."""
+    return container.varint(len(mask_payload)) + mask_payload + content
+
+
+def split_object_layer(payload: bytes, index: int) -> tuple[bytes, bytes]:
+    """An object layer's payload cut into its mask payload and its content (:func:`object_payload`'s parts);
+    :class:`CorruptBitstreamError` naming layer ``index`` if the mask length is not a varint or does not fit."""
+    read = container.read_varint(payload, 0)
+    if read is None:
+        raise CorruptBitstreamError(f"layer {index} does not start with a mask length (a shortest varint of at most "
+                                    "32 bits).")
+    mask_length, start = read
+    end = start + mask_length
     if end > len(payload):
         raise CorruptBitstreamError(f"layer {index}: its mask length exceeds the layer.")
-    return payload[MASK_LENGTH.size : end], payload[end:]
+    return payload[start:end], payload[end:]
 
 
 def _decoder(data: bytes, transform: ContentTransform | None, max_pixels: int):

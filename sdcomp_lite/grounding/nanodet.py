@@ -29,21 +29,9 @@ import numpy as np
 from sdcomp_lite.errors import BackendUnavailableError, InvalidParameterError
 from sdcomp_lite.grounding.base import parse_prompt, rgb_array, sort_objects
 from sdcomp_lite.types import SceneObject, box_mask
+from sdcomp_lite.vocabulary import COCO_CLASSES  # the model's output order
 
 __all__ = ["COCO_CLASSES", "Detections", "Letterbox", "NanoDetDetector", "decode_head", "letterbox", "preprocess"]
-
-COCO_CLASSES: tuple[str, ...] = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
-    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear",
-    "hair drier", "toothbrush",
-)
-"""The 80 COCO detection class names in the model's output order (COCO's own spelling, as in instances_*.json)."""
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "nanodet-g.onnx"

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from sdcomp_lite.coding import container, encode
+from sdcomp_lite.coding.container import read_varint, varint
 from sdcomp_lite.coding.dct import BANDS
 from sdcomp_lite.coding.entropy import SCALE_TABLE, SymbolStream, categorical_table, gaussian_table
 from sdcomp_lite.coding.image_coders import read_leb128
-from sdcomp_lite.coding.layered import MASK_LENGTH
-from sdcomp_lite.coding.masks import BOX, CONTEXTS, context_table
+from sdcomp_lite.coding.masks import MODEL_BYTES, context_table, pack_box, unpack_box
 from sdcomp_lite.errors import CorruptBitstreamError
 from sdcomp_lite.types import SceneObject
 
@@ -213,9 +213,10 @@ def _content_start(draft: Draft, index: int) -> int | None:
     payload = draft.payloads[index]
     if draft.kind_of(index) != "object":
         return 0
-    if len(payload) < MASK_LENGTH.size:
+    read = read_varint(payload, 0)
+    if read is None:
         return None
-    end = MASK_LENGTH.size + MASK_LENGTH.unpack_from(payload)[0]
+    end = read[1] + read[0]
     return end if end <= len(payload) else None
 
 
@@ -385,22 +386,31 @@ def _payload_swap(draft, rng, seeds):
 @_mutation("mask-length")
 def _mask_length(draft, rng, seeds):
     i = _layer(draft, rng, ("object",))
-    if i is None or len(draft.payloads[i]) < MASK_LENGTH.size:
+    read = None if i is None else read_varint(draft.payloads[i], 0)
+    if read is None:
         return False
     payload = draft.payloads[i]
-    (length,) = MASK_LENGTH.unpack_from(payload)
-    value = rng.choice((length - 1, length + 1, len(payload) - 4, len(payload) - 3, 0, 7, 8, 24,
-                        boundary_values(32, rng))) & 0xFFFFFFFF
-    draft.payloads[i] = MASK_LENGTH.pack(value) + payload[MASK_LENGTH.size :]
+    length, start = read
+    choice = rng.randrange(6)
+    if choice == 0:  # a redundant varint: the same length with a final zero byte
+        prefix = bytes([*(b | 0x80 for b in varint(length)[:-1]), varint(length)[-1] | 0x80, 0])
+    elif choice == 1:  # a varint that never ends, or one longer than 5 bytes
+        prefix = rng.choice((b"\x80" * rng.randrange(1, 8), b"\xff\xff\xff\xff\x7f", b"\x80"))
+    else:
+        value = rng.choice((length - 1, length + 1, len(payload) - 1, len(payload), 0, 7, 8, 24,
+                            boundary_values(32, rng))) & 0xFFFFFFFF
+        prefix = varint(value)
+    draft.payloads[i] = prefix + payload[start:]
     return True
 
 
 def _mask_span(draft: Draft, index: int) -> tuple[int, int] | None:
     """(start, end) of an object layer's mask payload, if it holds a box."""
     end = _content_start(draft, index)
-    if end is None or end - MASK_LENGTH.size < BOX.size:
+    start = None if end is None else read_varint(draft.payloads[index], 0)[1]
+    if end is None or unpack_box(draft.payloads[index][:end], start) is None:
         return None
-    return MASK_LENGTH.size, end
+    return start, end
 
 
 def _mask_mutation(name: str, min_length: int = 0):
@@ -421,7 +431,8 @@ def _mask_mutation(name: str, min_length: int = 0):
 @_mask_mutation("mask-box")
 def _mask_box(draft, rng, seeds, i, span):
     start, _ = span
-    box = list(BOX.unpack_from(draft.payloads[i], start))
+    box, box_end = unpack_box(draft.payloads[i], start)
+    box = list(box)
     w, h = draft.width, draft.height
     choice = rng.randrange(4)
     if choice == 0:
@@ -432,33 +443,57 @@ def _mask_box(draft, rng, seeds, i, span):
         box[rng.randrange(4)] = rng.choice((0, 1, w - 1, w, w + 1, h, h + 1, 65535))
     else:
         box = [box[2], box[3], box[0], box[1]]
-    draft.payloads[i] = _edit(draft.payloads[i], start, start + BOX.size, BOX.pack(*box))
+    new = pack_box(*box) if rng.randrange(4) else _raw_box(box, rng)
+    draft.payloads[i] = _edit(draft.payloads[i], start, box_end, new)
     return True
 
 
-@_mask_mutation("mask-contexts", BOX.size + CONTEXTS)
+def _raw_box(box: list[int], rng: random.Random) -> bytes:
+    """A box written wrongly: a redundant or over-long varint, a negative size cut to 32 bits, or cut short."""
+    x0, y0, x1, y1 = box
+    numbers = [varint(n) for n in (x0, y0, (x1 - x0) & 0xFFFFFFFF, (y1 - y0) & 0xFFFFFFFF)]
+    k = rng.randrange(4)
+    choice = rng.randrange(3)
+    if choice == 0:
+        numbers[k] = bytes(b | 0x80 for b in numbers[k]) + b"\x00"
+    elif choice == 1:
+        numbers[k] = b"\xff" * 5 + b"\x01"
+    else:
+        numbers = numbers[:k]
+    return b"".join(numbers)
+
+
+def _box_end(payload: bytes, start: int) -> int:
+    return unpack_box(payload, start)[1]
+
+
+@_mask_mutation("mask-contexts")
 def _mask_contexts(draft, rng, seeds, i, span):
-    start = span[0] + BOX.size
+    start = _box_end(draft.payloads[i], span[0])
+    if span[1] - start < MODEL_BYTES:
+        return False
     value = rng.choice((0, 255, 128, None))
-    contexts = rng.randbytes(CONTEXTS) if value is None else bytes([value]) * CONTEXTS
-    draft.payloads[i] = _edit(draft.payloads[i], start, start + CONTEXTS, contexts)
+    contexts = rng.randbytes(MODEL_BYTES) if value is None else bytes([value]) * MODEL_BYTES
+    draft.payloads[i] = _edit(draft.payloads[i], start, start + MODEL_BYTES, contexts)
     return True
 
 
-@_mask_mutation("mask-symbols", BOX.size + CONTEXTS)
+@_mask_mutation("mask-symbols")
 def _mask_symbols(draft, rng, seeds, i, span):
     """The mask's pixels re-coded: all 0 (context 0, as the decoder will pick) except one odd value."""
     start, end = span
     payload = draft.payloads[i]
-    x0, y0, x1, y1 = BOX.unpack_from(payload, start)
-    contexts = np.frombuffer(payload, np.uint8, CONTEXTS, start + BOX.size)
+    (x0, y0, x1, y1), box_end = unpack_box(payload, start)
+    if end - box_end < MODEL_BYTES:
+        return False
+    contexts = payload[box_end : box_end + MODEL_BYTES]
     area = max(x1 - x0, 0) * max(y1 - y0, 0)
     symbols = np.zeros(max(min(area, 1 << 16), 1), np.int64)
     symbols[rng.randrange(symbols.size)] = rng.choice((-1, 2, 3, -1000, 1 << 20, 1))
     stream = SymbolStream(context_table(contexts))
     stream.add(symbols, 0)
-    mask = payload[start : start + BOX.size + CONTEXTS] + stream.finish()
-    draft.payloads[i] = MASK_LENGTH.pack(len(mask)) + mask + payload[end:]
+    mask = payload[start : box_end + MODEL_BYTES] + stream.finish()
+    draft.payloads[i] = varint(len(mask)) + mask + payload[end:]
     return True
 
 

@@ -8,17 +8,13 @@ CDF's range through CompressAI's escape path, which is how a class of -1000 reac
 
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 
 from sdcomp_lite.coding import container
 from sdcomp_lite.coding.dct import BANDS
 from sdcomp_lite.coding.entropy import SCALE_TABLE, SymbolStream, categorical_table, gaussian_table
-from sdcomp_lite.coding.layered import MASK_LENGTH
-from sdcomp_lite.coding.masks import CONTEXTS, context_table
-
-_BOX = struct.Struct(">HHHH")
+from sdcomp_lite.coding.layered import object_payload
+from sdcomp_lite.coding.masks import MODEL_BYTES, context_table, pack_box
 
 
 def layer(kind: str, quality: int = 50, scale: int = 1) -> container.LayerEntry:
@@ -45,17 +41,18 @@ def dct8_payload(class_weights: list[int], channels: int, classes: list[int], le
     return header + stream.finish()
 
 
-def mask_payload(box: tuple[int, int, int, int], symbols: np.ndarray, context_byte: int = 128) -> bytes:
-    """A mask payload: box (x0, y0, x1, y1), 16 equal context bytes, ``symbols`` coded with context 0."""
-    contexts = bytes([context_byte]) * CONTEXTS
-    stream = SymbolStream(context_table(np.frombuffer(contexts, np.uint8)))
+def mask_payload(box: tuple[int, int, int, int], symbols: np.ndarray, context_level: int = 8) -> bytes:
+    """A mask payload: box (x0, y0, x1, y1), every context at level ``context_level`` (0..15), ``symbols`` coded
+    with context 0."""
+    model = bytes([context_level * 0x11]) * MODEL_BYTES
+    stream = SymbolStream(context_table(model))
     stream.add(np.asarray(symbols, np.int64), 0)
-    return _BOX.pack(*box) + contexts + stream.finish()
+    return pack_box(*box) + model + stream.finish()
 
 
 def object_layer(mask: bytes, content: bytes = b"") -> bytes:
     """An object layer's payload: the mask's length, the mask, the content."""
-    return MASK_LENGTH.pack(len(mask)) + mask + content
+    return object_payload(mask, content)
 
 
 # --- whole files ---------------------------------------------------------------------------------
@@ -80,16 +77,16 @@ def flat_dct8(side: int = 4096, channels: int = 3) -> bytes:
 
 
 def empty_object_layers(count: int = 60, side: int = 2048, transform: str = "dct8") -> bytes:
-    """``count`` object layers with empty masks (12 bytes each), then an empty background payload
+    """``count`` object layers with empty masks (5 bytes each), then an empty background payload
     (which fails): the decoder's work before it gets there should not grow with the image."""
-    empty = object_layer(_BOX.pack(0, 0, 0, 0))
+    empty = object_layer(pack_box(0, 0, 0, 0))
     return bitstream(side, side, 1, transform, [("object", empty)] * count + [("background", b"")])
 
 
 def full_box_masks(count: int = 5, side: int = 4096, transform: str = "dct8") -> bytes:
-    """``count`` object layers whose masks cover the whole image box but are all zero (about 170
-    bytes each at 4096): every row of every box is decoded. 5 layers at 4096: 1004 bytes."""
-    mask = mask_payload((0, 0, side, side), np.zeros(side * side, np.int64), context_byte=0)
+    """``count`` object layers whose masks cover the whole image box but are all zero (about 130
+    bytes each at 4096): every row of every box is decoded. 5 layers at 4096: 671 bytes."""
+    mask = mask_payload((0, 0, side, side), np.zeros(side * side, np.int64), context_level=0)
     return bitstream(side, side, 1, transform, [("object", object_layer(mask))] * count + [("background", b"")])
 
 
@@ -97,7 +94,7 @@ def full_box_windows(count: int = 40, side: int = 4096, scale: int = 64, transfo
     """``count`` object layers with 64-pixel cells whose masks cover the whole grid but are all zero: each mask
     is a few bytes, but each layer's window is the whole image. 40 layers at 4096: about 1.5 KB."""
     cells = -(-side // scale)
-    mask = mask_payload((0, 0, cells, cells), np.zeros(cells * cells, np.int64), context_byte=0)
+    mask = mask_payload((0, 0, cells, cells), np.zeros(cells * cells, np.int64), context_level=0)
     return bitstream(side, side, 1, transform, [("object", object_layer(mask), scale)] * count + [("background", b"")])
 
 
