@@ -108,7 +108,8 @@ def seed_files(configs: Sequence[SeedConfig] = SEED_CONFIGS, transforms: Sequenc
 
 @dataclass
 class Row:
-    """A layer-table row as raw integers; ``None`` in ``length``, ``crc`` or ``label_length`` means computed."""
+    """A layer-table row as raw integers; ``None`` in ``length``, ``crc`` or ``label_length`` means computed. With
+    ``vocabulary`` the row's vocabulary bit is set and ``label`` holds the coded label (no length byte)."""
 
     kind: int
     object_id: int
@@ -119,6 +120,7 @@ class Row:
     length: int | None = None
     crc: int | None = None
     label_length: int | None = None
+    vocabulary: bool = False
 
 
 @dataclass
@@ -145,8 +147,10 @@ class Draft:
         header = parsed.header
         rows, payloads = [], []
         for entry in parsed.layers:
+            code = container.vocabulary_label(entry.label) if entry.kind == "object" else None
             rows.append(Row(container.KIND_CODES[entry.kind], entry.object_id, container.float32_bits(entry.importance),
-                            entry.quality, entry.scale, entry.label.encode("utf-8")))
+                            entry.quality, entry.scale, entry.label.encode("utf-8") if code is None else code,
+                            vocabulary=code is not None))
             payloads.append(parsed.layer_bytes(entry.index) or b"")
         return cls(header.channels, header.width, header.height, bytes(header.fill), header.transform.encode("ascii"),
                    rows, payloads, transform=header.transform)
@@ -162,7 +166,7 @@ class Draft:
             length = len(payload) if row.length is None else row.length
             crc = zlib.crc32(payload) if row.crc is None else row.crc
             parts.append(container.pack_row(row.kind, row.object_id, row.importance_bits, row.quality, row.scale, length,
-                                            crc, row.label, label_length=row.label_length))
+                                            crc, row.label, label_length=row.label_length, vocabulary=row.vocabulary))
         head = b"".join(parts)
         crc = container.table_crc(head) if self.table_crc is None else struct.pack(">I", self.table_crc & 0xFFFFFFFF)
         return head + crc + b"".join(self.payloads)
@@ -269,6 +273,30 @@ def _table_field(draft, rng, seeds):
     if name == "importance_bits" and rng.random() < 0.5:  # NaN, infinities, -0, the smallest and largest floats
         value = rng.choice((0x7FC00000, 0x7F800000, 0xFF800000, 0x80000000, 0x00000001, 0x7F7FFFFF))
     setattr(row, name, value)
+    return True
+
+
+@_mutation("label-vocabulary")
+def _label_vocabulary(draft, rng, seeds):
+    """A row's label coded from the vocabulary with impossible or extreme parts, or the vocabulary bit on a
+    row that has no label, or a spelt-out label read as a coded one."""
+    row = rng.choice(draft.rows)
+    top = len(container.LABEL_VOCABULARY)
+    choice = rng.randrange(5)
+    if choice == 0:  # no part, too many parts, or parts cut short
+        row.label = rng.choice((b"\x00", b"\xff", b"\x02\x00", bytes([rng.randrange(1, 256)])))
+    elif choice == 1:  # indices past the vocabulary, counts of 0, redundant or over-long counts
+        part = rng.choice((bytes([top, 1]), bytes([255, 1]), b"\x00\x00", b"\x00\x80\x00", b"\x00\xff\xff\xff\xff\x7f"))
+        row.label = b"\x01" + part
+    elif choice == 2:  # a label that spells out to more than 255 bytes, or just under
+        parts = rng.choice((200, 18, 19, 255))
+        row.label = bytes([parts]) + (bytes([top - 1]) + container.varint(rng.choice((1, 2, 0xFFFFFFFF)))) * parts
+    elif choice == 3:  # valid parts, any names and counts
+        parts = [(rng.randrange(top), rng.choice((1, 2, 127, 128, 0xFFFFFFFF))) for _ in range(rng.randrange(1, 6))]
+        row.label = bytes([len(parts)]) + b"".join(bytes([i]) + container.varint(n) for i, n in parts)
+    else:  # the bit flipped: a spelt-out label read as coded, a coded one as spelt out, or on any kind of row
+        row.label = rng.choice((row.label, b"person", b""))
+    row.vocabulary = not row.vocabulary if choice == 4 else True
     return True
 
 
