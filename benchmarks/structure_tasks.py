@@ -32,7 +32,9 @@ Structures (options passed to ``sdcomp_lite.coding.encode``):
 - ``T2P4LowTop``: ``T2P4Low`` with bits that follow importance (``object_quality="top-tier"``): the second tier
   (the objects the task does not name) at the background's quality;
 - ``T2P4LowS0``: ``T2P4Low`` with the layers at libaom speed 0, the AVIF anchors' effort (``avif_speed=0``, what the
-  coco-val128 sweeps use since this comparison); every other structure codes its layers at the library's speed 6.
+  coco-val128 sweeps use since this comparison); every other structure codes its layers at the library's speed 6;
+- ``T2P4LowS0Skip``: ``T2P4LowS0`` whose preview fills what the first tier covers instead of coding it
+  (``preview_skips_first_layer``, what the people sweep uses since bitstream version 5).
 
 Writes ``results/structure_tasks.csv`` (rows as a sweep's results.csv) and, with ``--summarize``,
 ``results/structure_tasks.md`` (per-photograph BD-rates summarised with
@@ -49,7 +51,9 @@ also coco-val128 photographs):
 layer speed, the grounder as it is now; the three of those photographs with a person to find, of which astronaut and
 coco-43816 are outside coco-val128):
     python benchmarks/structure_tasks.py astronaut coco-43816 coco-7977 --structures T2P4LowS0 --name heldout_people --summarize
-(bitstream version 3); with bitstream version 4, the same command with ``--name heldout_people_v4``.
+(bitstream version 3); with bitstream version 4, the same command with ``--name heldout_people_v4``; with version 5,
+``--name heldout_people_v5``, then ``--structures T2P4LowS0Skip --name heldout_people_v5`` for the preview that skips
+the first tier (the anchors' rows are reused).
 """
 
 from __future__ import annotations
@@ -94,6 +98,7 @@ STRUCTURES = {
     "T2P4LowTop": {**LOW, "object_quality": "top-tier"},
     "T2P4LowQ10": {**LOW, "preview_quality": 10},
     "T2P4LowS0": {**LOW, "avif_speed": 0},
+    "T2P4LowS0Skip": {**LOW, "avif_speed": 0, "preview_skips_first_layer": True},
 }
 NO_BACKGROUND = ("B2T3",)  # structures whose base layer stands in for the background
 ANCHORS = ("avif", "hevc", "prefilter-avif")  # the sweep's anchors but ROI-HEVC
@@ -112,6 +117,7 @@ def _narrowed(config: SweepConfig, image: str, codecs: tuple[str, ...], **struct
                    background_qualities=structure.get("background_qualities", GRID["background_qualities"]),
                    background_scales=structure.get("background_scales", config.background_scales),
                    object_quality=structure.get("object_quality", "flat"),
+                   preview_skips_first_layer=structure.get("preview_skips_first_layer", False),
                    avif_speed=structure.get("avif_speed", AVIF_SPEED))
 
 

@@ -588,3 +588,28 @@ def test_a_layer_of_like_objects_counts_its_labels_once():
     assert layer_label(people[3:5]) == "person + chair"
     table = inspect(encode(image, people, quality=40, max_layers=1).data)
     assert [layer.label for layer in table if layer.kind == "object"] == ["person x4 + chair x2"]
+
+
+def test_a_preview_that_skips_the_first_layer_is_smaller_and_changes_no_later_pixel():
+    """``preview_skips_first_layer``: the preview fills (push-pull) what the first object layer covers; every
+    decoded pixel of that layer and of the whole stream is unchanged, only the preview alone differs there."""
+    image, objects = make_scene(96, 128)
+    ys, xs = np.mgrid[:96, :128]
+    image[objects[0].mask] = (np.stack([(xs // 4 + ys // 4) % 2] * 3, axis=2) * 255)[objects[0].mask]  # detail
+    options = {"transform": "dct8", "quality": 60, "preview_scale": 2, "mask_scale": 8}
+    plain = encode_with_defaults(image, objects, **options)
+    skipping = encode_with_defaults(image, objects, preview_skips_first_layer=True, **options)
+    assert skipping.layers[0].length < plain.layers[0].length
+    assert [layer.length for layer in skipping.layers[1:]] == [layer.length for layer in plain.layers[1:]]
+    old, new = list(decode_progressive(plain.data)), list(decode_progressive(skipping.data))
+    first = new[1].layer_of_pixel == 1
+    assert first.any() and (new[1].image[first] == old[1].image[first]).all()
+    assert (new[-1].image == old[-1].image).all() and new[-1].coverage.all()
+    assert not (new[0].image == old[0].image).all()
+
+
+def test_a_preview_without_objects_to_skip_is_the_plain_preview():
+    image, _ = make_scene(40, 56)
+    options = {"transform": "dct8", "preview_scale": 4}
+    assert (encode_with_defaults(image, [], preview_skips_first_layer=True, **options).data
+            == encode_with_defaults(image, [], **options).data)

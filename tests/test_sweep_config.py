@@ -54,6 +54,7 @@ def test_the_shipped_configurations_and_the_default_pass():
     ({"reference": "annotation"}, "'reference' must be one of pseudo, annotations; got 'annotation'"),
     ({"preview": "false"}, "'preview' must be true or false .a JSON boolean"),
     ({"preview": 0}, "'preview' must be true or false"),
+    ({"preview_skips_first_layer": "yes"}, "'preview_skips_first_layer' must be true or false"),
     ({"mask_scale": 128}, "'mask_scale' must be one of 1, 2, 4, 8, 16, 32, 64"),
     ({"preview_scale": 1}, "'preview_scale' must be one of 2, 4, 8"),
     ({"preview_quality": 0}, "'preview_quality' must be a whole number from 1 to 100, got 0"),

@@ -155,6 +155,7 @@ def encode(
     progress: bool = False,
     preview_scale: int = PREVIEW_SCALE,
     max_layers: int | None = None,
+    preview_skips_first_layer: bool = False,
 ) -> EncodedImage:
     """Code ``image`` as object layers in order of decreasing importance, then the background.
 
@@ -185,6 +186,9 @@ def encode(
         max_layers: at most this many object layers (None: no cap): the ranked objects (after
             ``group_equal``) are cut into importance tiers at the ``max_layers - 1`` largest drops in
             importance (:func:`importance_tiers`), one layer per tier.
+        preview_skips_first_layer: the preview codes a smooth fill (push-pull) where the first object layer
+            covers every pixel of a preview pixel, instead of those pixels: the next layer codes them anyway,
+            so only a prefix of the preview alone loses them. Decoders need nothing new.
     """
     pixels = to_uint8_array(image)
     height, width, channels = pixels.shape
@@ -210,6 +214,9 @@ def encode(
     estimates: list[float] = []
     if preview:
         small = downscale(pixels, preview_scale)
+        if preview_skips_first_layer and groups:
+            first = _cells(np.logical_or.reduce([np.asarray(obj.mask) for obj in groups[0]]), mask_scale)
+            small = push_pull_fill(small, downscale_region(~first, preview_scale))
         content, bits = coder.encode_region(small, np.ones(small.shape[:2], bool), preview_quality)
         layers.append((_entry("preview", "preview", quality=preview_quality, scale=preview_scale), content))
         estimates.append(bits)
@@ -246,6 +253,12 @@ def encode(
     data = container.pack(header, layers)
     parsed = container.unpack(data, max_pixels=height * width)
     return EncodedImage(data, width, height, coder.name, layer_infos(parsed), tuple(estimates))
+
+
+def _cells(mask: np.ndarray, scale: int) -> np.ndarray:
+    """bool (H, W): the pixels of every ``scale``-pixel cell that ``mask`` touches (what an object layer covers)."""
+    coarse = downscale_region(mask, scale)
+    return np.repeat(np.repeat(coarse, scale, axis=0), scale, axis=1)[: mask.shape[0], : mask.shape[1]]
 
 
 def layer_window(coarse_box: Window | None, scale: int, height: int, width: int) -> Window | None:

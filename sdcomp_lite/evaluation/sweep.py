@@ -92,9 +92,10 @@ class SweepConfig:
     ``sdcomp_qualities`` x ``background_qualities`` x ``background_scales``: sdcomp-lite's grid.
     The background layer is coded at a background quality (only those <= the objects' quality; an
     empty tuple codes it at the objects' quality) and at 1 / scale of the resolution. ``mask_scale``,
-    ``preview``, ``preview_scale``, ``preview_quality``, ``max_layers`` (null: no cap) and
+    ``preview``, ``preview_scale``, ``preview_quality``, ``max_layers`` (null: no cap),
     ``object_quality`` ("flat", "by-importance", "top-tier": the objects past the task's first tier at
-    the background quality) go to
+    the background quality) and ``preview_skips_first_layer`` (the preview fills what the first object
+    layer covers instead of coding it) go to
     :func:`~sdcomp_lite.coding.encode` unchanged; their defaults are encode's.
     ``avif_speed``: libaom's speed for sdcomp-lite's AVIF layers, 0 (slowest, smallest: what the
     AVIF anchors get, imagecodecs' default) to 10; the default is the library's (6, which encodes
@@ -121,6 +122,7 @@ class SweepConfig:
     preview_quality: int = DEFAULT_PREVIEW_QUALITY
     max_layers: int | None = None
     object_quality: str = "flat"
+    preview_skips_first_layer: bool = False
     avif_speed: int = AVIF_SPEED
     codecs: tuple[str, ...] = ("jpeg", "webp", "avif", "jpeg2000", "jpegxl", "hevc", "roi-hevc")
     anchor_qualities: dict[str, list[int]] = field(default_factory=dict, hash=False)
@@ -174,9 +176,10 @@ class SweepConfig:
                    _per_anchor(self.anchor_qualities, "anchor_qualities", self.codecs,
                                lambda codec, value, key: _whole_list(value, key, range(1, 101), minimum=1)),
                    _per_anchor(self.anchor_variants, "anchor_variants", self.codecs, _known_variants)]
-        if not isinstance(self.preview, bool):
-            checks.append(f"'preview' must be true or false (a JSON boolean, not a string or a number), got "
-                          f"{_shown(self.preview)}")
+        for key in ("preview", "preview_skips_first_layer"):
+            if not isinstance(getattr(self, key), bool):
+                checks.append(f"'{key}' must be true or false (a JSON boolean, not a string or a number), got "
+                              f"{_shown(getattr(self, key))}")
         checks.append(_whole(self.workers, "workers", range(1, MAX_WORKERS + 1)))
         return next((problem for problem in checks if problem), "")
 

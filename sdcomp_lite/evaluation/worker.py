@@ -141,7 +141,8 @@ def _sdcomp_rows(unit, config, sample, tasks: dict, task_references: dict, ranki
                "background_scale": int(settings.get("bs", 1)), "mask_scale": config.mask_scale,
                "preview": config.preview, "preview_scale": config.preview_scale,
                "preview_quality": config.preview_quality, "max_layers": config.max_layers,
-               "object_quality": config.object_quality, "transform": _avif(config.avif_speed)}
+               "object_quality": config.object_quality, "preview_skips_first_layer": config.preview_skips_first_layer,
+               "transform": _avif(config.avif_speed)}
     objects = _objects(unit.image, config)
     pixels = sample.image.shape[0] * sample.image.shape[1]
     coded: dict[tuple, list] = {}
