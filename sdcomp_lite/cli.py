@@ -109,6 +109,10 @@ def add_encode_options(command: argparse.ArgumentParser) -> None:
                          help=f"the preview's downscale factor (default {PREVIEW_SCALE}; 4 gives a prefix more of the scene)")
     command.add_argument("--preview-quality", type=int, default=DEFAULT_PREVIEW_QUALITY,
                          help=f"the preview's quality, 1-100 (default {DEFAULT_PREVIEW_QUALITY})")
+    command.add_argument("--preview-skips-first-layer", action="store_true",
+                         help="the preview fills what the first object layer covers instead of coding it: fewer bytes; "
+                              "a reader of the preview alone sees a smooth patch there (the coco-val128 people sweep "
+                              "uses it)")
     command.add_argument("--max-layers", type=int,
                          help="at most this many object layers, cut into importance tiers (default: one layer per "
                               "object; the coco-val128 benchmarks use 2: the task's objects, then the rest)")
@@ -124,7 +128,7 @@ def _structure_options(args) -> dict:
     """The options of :func:`add_encode_options` that shape the stream, as ``encode`` takes them."""
     return {"transform": args.transform, "preview": args.preview, "preview_scale": args.preview_scale,
             "preview_quality": args.preview_quality, "max_layers": args.max_layers,
-            "mask_scale": args.mask_scale}
+            "mask_scale": args.mask_scale, "preview_skips_first_layer": args.preview_skips_first_layer}
 
 
 def add_compress_command(commands) -> None:

@@ -83,3 +83,15 @@ def test_the_layer_structure_options_reach_the_file(tmp_path):
     assert [layer.kind for layer in table] == ["preview", "object", "background"]
     assert (table[0].scale, table[0].quality, table[1].scale) == (4, 5, 64)
     assert main(["encode", str(COFFEE), "--objects", str(ANNOTATIONS), "-o", str(out), "--max-layers", "0"]) == 2
+
+
+def test_encode_preview_skips_first_layer(tmp_path):
+    from sdcomp_lite.coding import container
+
+    sizes = {}
+    for flag in ([], ["--preview-skips-first-layer"]):
+        out = tmp_path / f"{len(flag)}.sdc"
+        assert main(["encode", str(COFFEE), "--objects", str(ANNOTATIONS), "-o", str(out), "--quality", "30",
+                     "--preview-scale", "4", *flag]) == 0
+        sizes[bool(flag)] = container.unpack(out.read_bytes()).layers[0].length
+    assert sizes[True] < sizes[False]
