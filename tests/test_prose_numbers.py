@@ -348,24 +348,35 @@ def akima_bound(folder: str, task: str, anchor: str, column: str) -> str:
 COCO128 = "coco128_people_offline"
 
 
-def heldout_moves(change: str, before: str, after: str) -> str:
-    """The README's sentence on what ``change`` did on the held-out photographs: the T2P4LowS0 means of ``<before>.md``
-    and ``<after>.md`` (structure_tasks.py's held-out runs) for both person tasks against AVIF and prefilter + AVIF."""
-    def means(name: str) -> Callable[[str, str], str]:
-        return lambda anchor, task: structure_mean("T2P4LowS0", anchor, task, name=name)
+def _moves(old: Callable[[str, str], str], new: Callable[[str, str], str], task: str, subject: str) -> str:
+    """"<subject> from A to B against AVIF and from C to D against prefilter + AVIF": ``task``'s means, (task, anchor)
+    -> percent, before and after a change."""
+    return (f"{subject} from {old(task, 'avif')} to {new(task, 'avif')} against AVIF and from "
+            f"{old(task, 'prefilter-avif')} to {new(task, 'prefilter-avif')} against prefilter + AVIF")
 
-    old, new = means(before), means(after)
-    return (f"{change} moved detection of people from {old('avif', 'detection:person')} to "
-            f"{new('avif', 'detection:person')} against AVIF and from {old('prefilter-avif', 'detection:person')} to "
-            f"{new('prefilter-avif', 'detection:person')} against prefilter + AVIF (one photograph defined), and person "
-            f"segmentation from {old('avif', 'person-segmentation')} to {new('avif', 'person-segmentation')} against AVIF "
-            f"and from {old('prefilter-avif', 'person-segmentation')} to {new('prefilter-avif', 'person-segmentation')} "
-            f"against prefilter + AVIF")
+
+def heldout_moves(change: str, before: str, after: str, structures: tuple[str, str] = ("T2P4LowS0", "T2P4LowS0")) -> str:
+    """The README's sentence on what ``change`` did on the held-out photographs: the means of ``structures`` in
+    ``<before>.md`` and ``<after>.md`` (structure_tasks.py's held-out runs) for both person tasks."""
+    def means(name: str, structure: str) -> Callable[[str, str], str]:
+        return lambda task, anchor: structure_mean(structure, anchor, task, name=name)
+
+    old, new = means(before, structures[0]), means(after, structures[1])
+    return (f"{change} moved {_moves(old, new, 'detection:person', 'detection of people')} (one photograph defined), "
+            f"and {_moves(old, new, 'person-segmentation', 'person segmentation')}")
 
 
 def mean_of(folder: str) -> Callable[[str, str], str]:
     """(task, anchor) -> the mean of ``<folder>/summary.csv`` as the README writes it (:func:`coco128_cell`)."""
     return lambda task, anchor: coco128_cell(folder, task, anchor, "mean")
+
+
+def sweep_moves(before: str, after: str) -> str:
+    """The README's sentence on what a change did on all 73 photographs: both person tasks' means in ``before`` and
+    ``after`` (people sweep folders)."""
+    old, new = mean_of(before), mean_of(after)
+    return (f"{_moves(old, new, 'person-segmentation', 'Person segmentation went')}; "
+            f"{_moves(old, new, 'detection:person', 'detection of people')}")
 
 
 NO_FALLBACK = f"{VARIANTS}/speed0_no_box_fallback"  # the people sweep before the grounder kept failed masks' boxes
@@ -374,6 +385,8 @@ V4 = f"{VARIANTS}/bitstream_v4"  # the people sweep with bitstream version 4
 AKIMA = functools.partial(akima_bound, "coco128_people_offline")  # (task, anchor, "low" | "high") of the people sweep
 PERFECT = functools.partial(coco128_cell, "coco128_people_annotations")  # (task, anchor, column) of the annotation sweep
 FCM = functools.partial(coco128_cell, "coco128_fcm")
+SEG = functools.partial(coco128_cell, COCO128, "person-segmentation")  # (anchor, column) of the people sweep
+DET = functools.partial(coco128_cell, COCO128, "detection:person")
 
 README_CLAIMS = [
     *(Claim(f"coco-val128 {task} {anchor}", "readme", lambda task=task, anchor=anchor: coco128_row(COCO128, task, anchor))
@@ -408,13 +421,13 @@ README_CLAIMS = [
         f"{c('avif', 'mean')}, has an interval below zero\n({c('avif', 'low')} .. {c('avif', 'high')}; Akima's, "
         f"{AKIMA('person-segmentation', 'avif', 'low')} .. {AKIMA('person-segmentation', 'avif', 'high')}, contains zero) "
         f"and misses issue 17's -25%")
-        )(lambda anchor, column: coco128_cell(COCO128, "person-segmentation", anchor, column))),
+        )(SEG)),
     Claim("coco-val128 verdict, dataset and prefilter", "readme", lambda: (lambda c: (
         f"the dataset-level BD-rate against AVIF is a loss ({c('avif', 'dataset')}). Against prefilter + AVIF (blur "
         f"outside the same objects, code the whole image) it saves a little, with an interval that contains zero "
         f"({c('prefilter-avif', 'mean')}, "
         f"{c('prefilter-avif', 'low')} .. {c('prefilter-avif', 'high')}; target -10% missed)")
-        )(lambda anchor, column: coco128_cell(COCO128, "person-segmentation", anchor, column))),
+        )(SEG)),
     Claim("coco-val128 verdict, detection", "readme", lambda: (lambda c: (
         f"detection of people the mean against HEVC is a saving with its interval below zero with both interpolations "
         f"({c('hevc', 'mean')}, {c('hevc', 'low')} .. {c('hevc', 'high')}; Akima's, {AKIMA('detection:person', 'hevc', 'low')}"
@@ -427,21 +440,9 @@ README_CLAIMS = [
         f"{float(summary_row(COCO128, 'detection:person', 'prefilter-avif', 'akima')['mean']):+.1f}%); against AVIF "
         f"({c('avif', 'mean')}, {c('avif', 'low')} .. {c('avif', 'high')}) the interval contains zero. At the dataset level "
         f"detection of people is level with AVIF ({c('avif', 'dataset')}) and saves against HEVC ({c('hevc', 'dataset')})")
-        )(lambda anchor, column: coco128_cell(COCO128, "detection:person", anchor, column))),
-    Claim("bitstream v4", "readme", lambda: (lambda before, now: (
-        f"Person segmentation went from {before('person-segmentation', 'avif')} to\n{now('person-segmentation', 'avif')} "
-        f"against AVIF and from {before('person-segmentation', 'prefilter-avif')} to "
-        f"{now('person-segmentation', 'prefilter-avif')} against prefilter + AVIF; detection of people from "
-        f"{before('detection:person', 'avif')} to {now('detection:person', 'avif')}\nagainst AVIF and from "
-        f"{before('detection:person', 'prefilter-avif')} to {now('detection:person', 'prefilter-avif')} against prefilter + AVIF")
-        )(mean_of(V3), mean_of(V4))),
-    Claim("bitstream v5", "readme", lambda: (lambda before, now: (
-        f"Person segmentation went from {before('person-segmentation', 'avif')} to\n{now('person-segmentation', 'avif')} "
-        f"against AVIF and from {before('person-segmentation', 'prefilter-avif')} to "
-        f"{now('person-segmentation', 'prefilter-avif')} against prefilter + AVIF; detection of people from "
-        f"{before('detection:person', 'avif')} to {now('detection:person', 'avif')}\nagainst AVIF and from "
-        f"{before('detection:person', 'prefilter-avif')} to {now('detection:person', 'prefilter-avif')} against prefilter + AVIF")
-        )(mean_of(V4), mean_of(COCO128))),
+        )(DET)),
+    Claim("bitstream v4", "readme", lambda: sweep_moves(V3, V4)),
+    Claim("bitstream v5", "readme", lambda: sweep_moves(V4, COCO128)),
     Claim("box fallback", "readme", lambda: (lambda before, now: (
         f"Detection of people went from {before('detection:person', 'avif')} to {now('detection:person', 'avif')} against "
         f"AVIF and from {before('detection:person', 'hevc')} to {now('detection:person', 'hevc')} against HEVC, but from "
