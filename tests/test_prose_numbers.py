@@ -403,8 +403,10 @@ README_CLAIMS = [
         f"{PERFECT('detection:person', 'avif', 'high')}), HEVC intra {PERFECT('detection:person', 'hevc', 'mean')}, "
         f"ROI-HEVC {PERFECT('detection:person', 'roi-hevc', 'mean')} and prefilter + AVIF "
         f"{PERFECT('detection:person', 'prefilter-avif', 'mean')} ({PERFECT('detection:person', 'prefilter-avif', 'low')} "
-        f".. {PERFECT('detection:person', 'prefilter-avif', 'high')}). Every interval of person segmentation contains "
-        f"zero, against prefilter + AVIF included ({PERFECT('person-segmentation', 'prefilter-avif', 'mean')})")),
+        f".. {PERFECT('detection:person', 'prefilter-avif', 'high')}). For person segmentation the intervals against HEVC, "
+        f"ROI-HEVC and prefilter + AVIF ({PERFECT('person-segmentation', 'prefilter-avif', 'mean')}, "
+        f"{PERFECT('person-segmentation', 'prefilter-avif', 'low')} .. {PERFECT('person-segmentation', 'prefilter-avif', 'high')}"
+        f") lie below zero and the one against AVIF contains it ({PERFECT('person-segmentation', 'avif', 'mean')})")),
     Claim("coco-val128 fcm prose", "readme", lambda: (
         f"({FCM('detection', 'avif', 'mean')}; {FCM('detection', 'avif', 'won')} photographs won, median "
         f"{FCM('detection', 'avif', 'median')}), against HEVC a saving with its interval below zero "
