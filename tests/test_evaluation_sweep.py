@@ -152,7 +152,8 @@ def test_a_unit_codes_each_task_in_its_own_order_with_its_background_settings(mo
     assert [ids for ids, _ in calls] == [list(rankings[t].order) for t in config.tasks]
     assert all({key: value for key, value in options.items() if key != "transform"} == {
         "quality": 30, "background_quality": 10, "background_scale": 4, "mask_scale": 8, "preview": True,
-        "preview_scale": 8, "preview_quality": 10, "max_layers": None, "object_quality": "flat"} for _, options in calls)
+        "preview_scale": 8, "preview_quality": 10, "max_layers": None, "object_quality": "flat",
+        "preview_skips_first_layer": False} for _, options in calls)
     assert all((options["transform"].name, options["transform"].speed) == ("avif", 6) for _, options in calls)
     objects = {obj.object_id: obj for obj in load_sample("astronaut").objects}
     for task in config.tasks:
