@@ -386,8 +386,9 @@ def test_superblock_mask_cells_align_regions_to_64_pixels():
     assert full.coverage.all() and full.image.shape == image.shape
 
 
-# sha256 of two dct8 files of format version 5 (vocabulary labels; varint mask lengths and boxes; 4-bit mask models; their content payloads are
-# those of commit 91f9c8e, written before the format's code moved): the bitstream must not change by accident
+# sha256 of two dct8 files of format version 5 (vocabulary labels; varint mask lengths and boxes; 4-bit mask models;
+# their content payloads are those of commit 91f9c8e, written before the format's code moved): the bitstream must
+# not change by accident
 GOLDEN_DCT8 = {
     "colour, preview": "4d749daaa6efd5da48d0f94fcbe6a30d6da73d5606eaf4f23cae7e920020de7a",
     "grey, exact masks, background 1/2": "464337522bf6609bbba15cca4fc5f7a6a30da8ea1bf37653696443ce0d241fa6",

@@ -504,7 +504,8 @@ README_CLAIMS = [
     Claim("mask cells psnr", "readme", lambda: (
         f"all layers decoded cost {ablation_mean('ml2 ps4 pq5', 'coco-val128')} over one layer at equal PSNR\n"
         f"on 16 coco-val128 photographs with this structure ({ablation_mean('default', 'coco-val128')} with one layer "
-        f"per object; bitstream version 5, 2026-12-04); AVIF then\ncodes every block on a layer's edge twice, once in each layer. Cells of 64 pixels, "
+        f"per object; bitstream version 5, 2026-12-04); AVIF then\ncodes every block on a layer's edge twice, once in each "
+        f"layer. Cells of 64 pixels, "
         f"AV1's\nsuperblocks (`--mask-scale 64`), leave no block on two layers: "
         f"{ablation_mean('ml2 ms64 no preview', 'coco-val128')} with two tiers and no preview\n"
         f"({ablation_mean('ml2 ms64 no preview', 'data')} on `data/`), {ablation_mean('ml2 ps4 pq5 ms64', 'coco-val128')} "

@@ -171,19 +171,27 @@ def varint(value: int) -> bytes:
             return bytes(out)
 
 
-def read_varint(data: bytes, position: int) -> tuple[int, int] | None:
-    """The :func:`varint` at ``position`` of ``data`` and the position after it; None when the data ends inside it
-    or it is over-long or redundant (not the shortest of at most :data:`MAX_VARINT_BYTES` bytes and 32 bits)."""
+def _varint_at(data: bytes, position: int) -> tuple[int | None, int]:
+    """The :func:`varint` at ``position`` of ``data``: (value, position after it). The value is None when the varint
+    is over-long or redundant (not the shortest of at most :data:`MAX_VARINT_BYTES` bytes and 32 bits), or when the
+    data ends inside it, and then the position lies past the data."""
     value = 0
     for shift in range(0, 7 * MAX_VARINT_BYTES, 7):
         if position >= len(data):
-            return None
+            return None, len(data) + 1
         byte = data[position]
         position += 1
         value |= (byte & 0x7F) << shift
         if not byte & 0x80:
-            return None if (byte == 0 and shift) or value > 0xFFFFFFFF else (value, position)
-    return None
+            return (None if (byte == 0 and shift) or value > 0xFFFFFFFF else value), position
+    return None, position
+
+
+def read_varint(data: bytes, position: int) -> tuple[int, int] | None:
+    """The :func:`varint` at ``position`` of ``data`` and the position after it; None when the data ends inside it
+    or it is over-long or redundant (not the shortest of at most :data:`MAX_VARINT_BYTES` bytes and 32 bits)."""
+    value, end = _varint_at(data, position)
+    return None if value is None else (value, end)
 
 
 def vocabulary_label(label: str) -> bytes | None:
@@ -323,14 +331,10 @@ class _TableReader:
         return self.take(1)[0]
 
     def varint(self, index: int) -> int:
-        value = 0
-        for shift in range(0, 7 * MAX_VARINT_BYTES, 7):
-            byte = self.byte()
-            value |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                if (byte == 0 and shift) or value > 0xFFFFFFFF:
-                    break
-                return value
+        value, end = _varint_at(self.data, self.position)
+        self.take(end - self.position)  # a TruncatedBitstreamError when the data ends inside it
+        if value is not None:
+            return value
         raise CorruptBitstreamError(f"layer {index}: a number in the layer table is over-long or redundant (not the "
                                     "shortest varint of at most 32 bits); the table is corrupt.")
 

@@ -215,7 +215,9 @@ def encode(
     if preview:
         small = downscale(pixels, preview_scale)
         if preview_skips_first_layer and groups:
-            first = _cells(np.logical_or.reduce([np.asarray(obj.mask) for obj in groups[0]]), mask_scale)
+            coarse = downscale_region(np.logical_or.reduce([np.asarray(obj.mask) for obj in groups[0]]), mask_scale)
+            first = window_mask(Window(0, 0, coarse.shape[1], coarse.shape[0]), coarse, mask_scale,
+                                Window(0, 0, width, height))  # the pixels of the first layer's cells
             small = push_pull_fill(small, downscale_region(~first, preview_scale))
         content, bits = coder.encode_region(small, np.ones(small.shape[:2], bool), preview_quality)
         layers.append((_entry("preview", "preview", quality=preview_quality, scale=preview_scale), content))
@@ -242,7 +244,7 @@ def encode(
         entry = _entry("object", _cut_label(layer_label(group)), object_id=group[0].object_id, importance=group[0].importance,
                        quality=layer_quality, scale=mask_scale)
         layers.append((entry, object_payload(mask_payload, content)))
-        estimates.append(mask_bits + content_bits + 8 * (len(object_payload(mask_payload, b"")) - len(mask_payload)))
+        estimates.append(mask_bits + content_bits + 8 * len(container.varint(len(mask_payload))))
     region = ~covered
     content, content_bits = coder.encode_region(downscale(pixels, background_scale),
                                                 downscale_region(region, background_scale), background_quality)
@@ -253,12 +255,6 @@ def encode(
     data = container.pack(header, layers)
     parsed = container.unpack(data, max_pixels=height * width)
     return EncodedImage(data, width, height, coder.name, layer_infos(parsed), tuple(estimates))
-
-
-def _cells(mask: np.ndarray, scale: int) -> np.ndarray:
-    """bool (H, W): the pixels of every ``scale``-pixel cell that ``mask`` touches (what an object layer covers)."""
-    coarse = downscale_region(mask, scale)
-    return np.repeat(np.repeat(coarse, scale, axis=0), scale, axis=1)[: mask.shape[0], : mask.shape[1]]
 
 
 def layer_window(coarse_box: Window | None, scale: int, height: int, width: int) -> Window | None:
